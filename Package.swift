@@ -1,0 +1,90 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "mamori",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mamorictl", targets: ["mamorictl"]),
+        .executable(name: "mamori-agent", targets: ["mamori-agent"]),
+        .library(name: "MamoriCore", targets: ["MamoriCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", "5.0.1"..<"7.0.0"),
+    ],
+    targets: [
+        // Floor 0: pure Swift. No sockets, no files, no clocks.
+        .target(
+            name: "MamoriCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Floor 1: the agent's adapters (files, locks, fsync).
+        .target(
+            name: "MamoriAgent",
+            dependencies: [
+                "MamoriCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Floor 2: thin executables.
+        .executableTarget(
+            name: "mamorictl",
+            dependencies: [
+                "MamoriCore",
+                "MamoriAgent",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mamori-agent",
+            dependencies: [
+                "MamoriCore",
+                "MamoriAgent",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mamori-bench",
+            dependencies: [
+                "MamoriCore",
+                "MamoriAgent",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MamoriCoreTests",
+            dependencies: ["MamoriCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MamoriAgentTests",
+            dependencies: ["MamoriAgent", "MamoriCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // Runs the built executables as a user would (exit codes, stdout, stderr).
+        .testTarget(
+            name: "MamoriCLITests",
+            dependencies: ["MamoriCore", "MamoriAgent", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+print("mamori-bench: see scripts/bench.sh")

@@ -1,0 +1,88 @@
+import ArgumentParser
+import MamoriCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Mamorictl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mamorictl",
+        abstract: "Administer Mamori: journals, keys, profiles.",
+        discussion: """
+            Exit status: 0 success; 1 a verification or check failed (the output says which and where);
+            2 bad arguments or unreadable input.
+            """,
+        version: MamoriVersion.current,
+        subcommands: [JournalCommand.self, KeysCommand.self, ProfileCommand.self]
+    )
+}
+
+/// Exit statuses shared by every subcommand.
+enum ExitStatus {
+    static let failed = ExitCode(1)
+    static let badInput = ExitCode(2)
+}
+
+/// A usage or input problem: printed to stderr, exit status 2.
+struct InputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum Output {
+    static func error(_ message: String) {
+        standardError("mamorictl: " + message + "\n")
+    }
+
+    /// Diagnostics go to file descriptor 2 directly (the C `stderr` global is not concurrency-safe).
+    static func standardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(2, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 { if errno == EINTR { continue }; return }
+                offset += written
+            }
+        }
+    }
+}
+
+@main
+enum MamorictlMain {
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try Mamorictl.parseAsRoot()
+        } catch {
+            let code = Mamorictl.exitCode(for: error)
+            if code == .success {
+                Mamorictl.exit(withError: error)
+            }
+            Output.standardError(Mamorictl.fullMessage(for: error) + "\n")
+            exit(ExitStatus.badInput.rawValue)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch let error as InputError {
+            Output.error(error.description)
+            exit(ExitStatus.badInput.rawValue)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            Output.error("\(error)")
+            exit(ExitStatus.badInput.rawValue)
+        }
+        exit(0)
+    }
+}
+
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+    case text, json
+}
