@@ -48,8 +48,12 @@ struct AppendLoop: ParsableCommand {
         options.segmentByteLimit = 16 << 10
         let store: JournalStore
         if create {
-            store = try JournalStore.create(paths: paths, host: "torture-host", k0: EpochKey.generateK0(),
-                                            hostKey: .init(), now: now(), options: options)
+            // Test-only: the verification material goes next to the writer's keys.
+            let k0 = EpochKey.generateK0()
+            let hostKey = Curve25519.Signing.PrivateKey()
+            store = try JournalStore.create(paths: paths, host: "torture-host", k0: k0, hostKey: hostKey, now: now(), options: options)
+            try FileSystem.writeFileAtomically(keys + "/k0", Array((Hex.encode(k0.keyBytes) + "\n").utf8))
+            try HostKeyFile.writePublic(hostKey.publicKey, to: keys + "/host.pub")
         } else {
             store = try JournalStore.open(paths: paths, now: now(), options: options)
         }

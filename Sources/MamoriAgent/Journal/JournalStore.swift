@@ -127,6 +127,9 @@ public final class JournalStore {
     /// Opens an existing journal for appending. Cuts a torn tail (and records that it did),
     /// finishes an interrupted epoch change, and refuses state that does not fit together.
     public static func open(paths: JournalPaths, now: Timestamp, options: JournalStoreOptions = JournalStoreOptions()) throws -> JournalStore {
+        guard FileSystem.isDirectory(paths.journalDirectory) else {
+            throw JournalStoreError(code: .missingState, description: "\(paths.journalDirectory): no journal directory; this terminal's journal was never created")
+        }
         let lock = try acquireLock(paths)
         guard FileSystem.exists(paths.epochKeyPath) else {
             throw JournalStoreError(code: .missingState, description: "\(paths.epochKeyPath): no epoch key; this terminal's journal was never created or its key state is lost")

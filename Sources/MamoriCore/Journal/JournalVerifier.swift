@@ -161,6 +161,11 @@ public struct JournalVerifier {
                                           seq: state.seq, prev: state.prev, epoch: state.epoch)
             return report
         }
+        if report.records == 0 {
+            report.failure = JournalFailure(kind: .truncated, seq: 0, location: nil,
+                                            detail: "the journal holds no records (every journal starts with journal.created)")
+            return report
+        }
         if let expectedHead {
             let have = report.head.map { $0.seq + 1 } ?? 0
             if have <= expectedHead.seq {
@@ -273,7 +278,8 @@ public struct JournalVerifier {
         if nextChainsFromPrev {
             return failure(.inserted, "a forged record (its MAC does not verify) was put in before seq \(s)")
         }
-        let highest = max(look.maxEpoch, record.epoch < e + 100_000 ? record.epoch : e) + 1
+        // Keys up to 64 epochs past anything in the file: a thief may hold keys newer than a truncated journal shows.
+        let highest = max(look.maxEpoch, record.epoch < e + 100_000 ? record.epoch : e) + 64
         var candidate: UInt64 = 0
         while candidate <= highest {
             if candidate != record.epoch, let key = keys.key(for: candidate),

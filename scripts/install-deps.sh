@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Mamori's build, tests, demo and benchmarks need.
+# Idempotent: does nothing when everything is present; otherwise runs apt-get update first.
+set -euo pipefail
+
+packages=(
+  python3              # the independent journal-vector check
+  python3-cryptography # Ed25519 for that check
+  coreutils            # sha256sum, the benchmark's reference
+  util-linux           # lscpu for the benchmark report
+  git
+  make
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} Debian packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}) and not root: install them or run as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
