@@ -8,6 +8,7 @@ packages=(
   python3-cryptography # Ed25519 for that check
   coreutils            # sha256sum, the benchmark's reference
   util-linux           # lscpu for the benchmark report
+  bc                   # arithmetic in the benchmark script
   git
   make
 )
