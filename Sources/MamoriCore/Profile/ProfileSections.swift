@@ -79,7 +79,7 @@ extension ProfileBuilder {
     mutating func usbId(_ node: Node, _ path: String) -> String? {
         guard let text = reader.string(node, path) else { return nil }
         guard text.count == 4, text.allSatisfy(\.isHexDigit), text.allSatisfy(\.isASCII) else {
-            reader.error(at: node, path, "expected four hex digits such as \"0781\" (quote it so YAML keeps leading zeros), found `\(text)`")
+            reader.error(at: node, path, "expected four hex digits such as 0781, found `\(text)`")
             return nil
         }
         return text.lowercased()
