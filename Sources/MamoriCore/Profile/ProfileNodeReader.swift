@@ -13,20 +13,9 @@ struct ProfileNodeReader {
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
-    /// Anchors and aliases would let a small file expand without bound and make one rule silently
-    /// stand for another; profiles are written out in full.
-    mutating func rejectAnchor(_ node: Node, _ path: String) -> Bool {
-        if node.anchor != nil || node.alias != nil {
-            error(at: node, path, "anchors and aliases (&name, *name) are not allowed in profiles; write the value out")
-            return true
-        }
-        return false
-    }
-
     /// The members of a mapping whose keys are all in `allowed`; any other key is an error (a
     /// typo must not silently drop a rule). Reports each missing `required` key at the mapping.
     mutating func mapping(_ node: Node, _ path: String, allowed: [String], required: [String] = []) -> [String: Node]? {
-        if rejectAnchor(node, path) { return nil }
         guard case .mapping(let mapping) = node else {
             error(at: node, path, "expected a mapping (`key: value` lines), found \(Self.describe(node))")
             return nil
@@ -51,7 +40,6 @@ struct ProfileNodeReader {
     }
 
     mutating func list(_ node: Node, _ path: String) -> [Node]? {
-        if rejectAnchor(node, path) { return nil }
         guard case .sequence(let sequence) = node else {
             error(at: node, path, "expected a list (`- item` lines or `[a, b]`), found \(Self.describe(node))")
             return nil
@@ -61,7 +49,6 @@ struct ProfileNodeReader {
 
     /// Non-empty text.
     mutating func string(_ node: Node, _ path: String) -> String? {
-        if rejectAnchor(node, path) { return nil }
         guard case .scalar(let scalar) = node else {
             error(at: node, path, "expected text, found \(Self.describe(node))")
             return nil
