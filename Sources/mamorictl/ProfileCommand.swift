@@ -4,6 +4,7 @@ struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
         abstract: "Lint, sign and verify profiles.",
-        subcommands: []
+        discussion: "Exit status: 0 valid/accepted; 1 lint errors or rejected (with the reason); 2 bad arguments or unreadable input.",
+        subcommands: [ProfileLint.self, ProfileSign.self, ProfileVerify.self]
     )
 }
