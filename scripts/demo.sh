@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: write a terminal's journal, verify it, then show that a
-# tampered copy, a deleted record, a re-sealed record and a truncated copy are each caught.
+# The main job on the embedded default: write a terminal's journal, verify it, show that edited,
+# deleted, swapped and truncated copies are each caught; then sign the shipped profile and show
+# which terminals accept it and which copies are refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ctl=.build/debug/mamorictl
 demo=build/demo
+# A fixed "now" inside the shipped profiles' validity (they expire at the end of the fiscal year).
+NOW=2026-12-01T09:00:00Z
 rm -rf "$demo"
 mkdir -p "$demo"
 
@@ -56,4 +59,27 @@ head -n -100 "$seg" > "$seg.tmp" && mv "$seg.tmp" "$seg"
 $ctl journal verify "$demo/truncated/journal" --k0 "$demo/pc/k0" --host-key "$demo/pc/host.pub" | head -2
 expect_fail truncated $ctl journal verify "$demo/truncated/journal" --k0 "$demo/pc/k0" --host-key "$demo/pc/host.pub" --expect-head "$head"
 
-step "Demo complete: the untouched journal verifies; every tampered copy was caught with its seq and kind."
+step "7. The administrator creates keys and signs the standard profile for the personal-number zone"
+$ctl keys init --dir "$demo/keys" --now "$NOW"
+$ctl profile lint profiles/mynumber-standard.yaml profiles/mynumber-strict.yaml profiles/assembly.yaml
+$ctl profile sign profiles/mynumber-standard.yaml --key "$demo/keys/signing.key" --out "$demo/standard.signed" --now "$NOW"
+
+step "8. A terminal of 区長部局 that runs version 0 accepts it"
+$ctl profile verify "$demo/standard.signed" --root "$demo/keys/root.pub" --now "$NOW" --scope 区長部局 --current-version 0
+
+step "9. ...but refuses a replay (same version), another organisation's terminal, and a copy edited after signing"
+expect_reject() {
+  local code=$1; shift
+  set +e; out=$("$@"); status=$?; set -e
+  echo "$out"
+  if [ "$status" -ne 1 ] || ! grep -q "REJECTED: $code" <<<"$out"; then
+    echo "demo: expected exit 1 and '$code', got exit $status" >&2; exit 1
+  fi
+}
+expect_reject version-not-newer $ctl profile verify "$demo/standard.signed" --root "$demo/keys/root.pub" --now "$NOW" --scope 区長部局 --current-version 1
+expect_reject out-of-scope $ctl profile verify "$demo/standard.signed" --root "$demo/keys/root.pub" --now "$NOW" --scope 区議会
+sed 's/read-only/read-write/' "$demo/standard.signed" > "$demo/edited.signed"
+set +e; $ctl profile verify "$demo/edited.signed" --root "$demo/keys/root.pub" --now "$NOW" --scope 区長部局; status=$?; set -e
+[ "$status" -eq 1 ] || { echo "demo: an edited profile was not rejected" >&2; exit 1; }
+
+step "Demo complete: the untouched journal verifies; every tampered copy was caught with its seq and kind; only the signed, current, in-scope profile is accepted."
