@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+
+/// The umockdev stage: checked-in fake devices (Tests/Fixtures/umockdev) seen through the real
+/// libudev by the real `mamori-agent`, run under `umockdev-run`. A missing umockdev is a failure.
+/// BLKROSET is not emulated here (umockdev 0.17 replays only recorded ioctls); the kernel stage
+/// proves it on real loop devices.
+@Suite("Media guard under umockdev", .serialized)
+struct MediaUmockdevTests {
+    static let umockdevRun = "/usr/bin/umockdev-run"
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/umockdev").path
+
+    static let profile = """
+        name: media-fixture
+        version: 1
+        expires: 2099-01-01
+        scope:
+          organisation: mayor
+        media:
+          mode: enforce
+          allow:
+            - vendor: "0781"
+              product: "5583"
+              serial: "4C530001"
+              mode: read-write
+              reason: registered transfer stick
+            - vendor: "1058"
+              product: "25a2"
+              serial: "SOMEONE-ELSE"
+              reason: another disk of the same model
+
+        """
+
+    struct Row: Sendable, CustomStringConvertible {
+        var fixture: String
+        var device: String
+        var deviceClass: String
+        var decision: String
+        var rule: String
+        var description: String { "\(fixture): \(device)" }
+    }
+
+    static let matrix: [Row] = [
+        Row(fixture: "usb-stick", device: "/dev/sdb", deviceClass: "usb-storage", decision: "read-write", rule: "media.allow[0]"),
+        Row(fixture: "usb-stick", device: "/dev/sdb1", deviceClass: "usb-storage", decision: "read-write", rule: "media.allow[0]"),
+        Row(fixture: "usb-disk-fixed", device: "/dev/sdc", deviceClass: "usb-storage", decision: "read-only", rule: "default:usb-storage"),
+        Row(fixture: "uas-disk", device: "/dev/sdd", deviceClass: "usb-storage", decision: "read-only", rule: "default:usb-storage"),
+        Row(fixture: "usb-sd-reader", device: "/dev/sde", deviceClass: "sd-card", decision: "read-only", rule: "default:sd-card"),
+        Row(fixture: "pci-sd-card", device: "/dev/mmcblk0", deviceClass: "sd-card", decision: "read-only", rule: "default:sd-card"),
+        Row(fixture: "pci-sd-card", device: "/dev/mmcblk0p1", deviceClass: "sd-card", decision: "read-only", rule: "default:sd-card"),
+        Row(fixture: "optical-burner", device: "/dev/sr0", deviceClass: "optical", decision: "read-only", rule: "default:optical"),
+        Row(fixture: "optical-burner", device: "/dev/sg1", deviceClass: "optical", decision: "read-only", rule: "default:optical"),
+        Row(fixture: "mtp-phone", device: "/dev/bus/usb/001/008", deviceClass: "mtp-ptp", decision: "block", rule: "default:mtp-ptp"),
+        Row(fixture: "ptp-camera", device: "/dev/bus/usb/001/009", deviceClass: "mtp-ptp", decision: "block", rule: "default:mtp-ptp"),
+        Row(fixture: "badusb", device: "/dev/sdf", deviceClass: "composite-hid-storage", decision: "block", rule: "default:composite-hid-storage"),
+        Row(fixture: "hid-keyboard", device: "/dev/bus/usb/001/010", deviceClass: "hid", decision: "allow", rule: "builtin:hid-always-allowed"),
+        Row(fixture: "nvme-system", device: "/dev/nvme0n1", deviceClass: "not-removable", decision: "allow", rule: "builtin:not-removable"),
+        Row(fixture: "emmc-system", device: "/dev/mmcblk1", deviceClass: "not-removable", decision: "allow", rule: "builtin:not-removable"),
+    ]
+
+    /// Runs `mamori-agent ARGS` inside a testbed holding `fixture`.
+    static func underUmockdev(_ fixture: String, _ arguments: [String]) throws -> CLIResult {
+        #expect(FileManager.default.isExecutableFile(atPath: umockdevRun), "umockdev-run missing: run scripts/install-deps.sh")
+        let agent = CLI.binDirectory + "/mamori-agent"
+        #expect(FileManager.default.isExecutableFile(atPath: agent), "\(agent) missing: build first")
+        return try CLI.runExecutable(umockdevRun, ["-d", fixtures + "/" + fixture + ".umockdev", "--", agent] + arguments)
+    }
+
+    static func scan(_ fixture: String, profile: String?) throws -> [[String: Any]] {
+        let directory = try TemporaryDirectory("mamori-umockdev")
+        let path = directory.file("profile.yaml")
+        if let profile { try profile.write(toFile: path, atomically: true, encoding: .utf8) }
+        let result = try underUmockdev(fixture, ["media", "scan", "--all", "--format", "json", "--profile", path])
+        #expect(result.status == (profile == nil ? 1 : 0), "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return json?["devices"] as? [[String: Any]] ?? []
+    }
+
+    @Test(arguments: matrix)
+    func scanDecidesEachFixture(row: Row) throws {
+        let devices = try Self.scan(row.fixture, profile: Self.profile)
+        let device = devices.first { $0["device"] as? String == row.device }
+        #expect(device != nil, "\(row.device) not listed; saw \(devices.map { $0["device"] ?? "?" })")
+        #expect(device?["class"] as? String ?? "not-removable" == row.deviceClass)
+        #expect(device?["decision"] as? String == row.decision)
+        #expect(device?["rule"] as? String == row.rule)
+    }
+
+    @Test func serialMismatchIsReported() throws {
+        let devices = try Self.scan("usb-disk-fixed", profile: Self.profile)
+        let disk = devices.first { $0["device"] as? String == "/dev/sdc" }
+        #expect((disk?["reason"] as? String)?.contains("names serial SOMEONE-ELSE") == true)
+        #expect(disk?["default_applied"] as? Bool == true)
+        #expect(disk?["usb_driver"] as? String == "usb-storage")
+        #expect(disk?["removable"] as? Bool == false)
+    }
+
+    @Test func withoutAProfileTheScanShowsTheFailClosedDefaults() throws {
+        let devices = try Self.scan("usb-stick", profile: nil)
+        let stick = devices.first { $0["device"] as? String == "/dev/sdb" }
+        #expect(stick?["decision"] as? String == "read-only")
+        #expect(stick?["rule"] as? String == "fail-closed:usb-storage")
+    }
+
+    @Test func tableFormatListsTheDevice() throws {
+        let directory = try TemporaryDirectory("mamori-umockdev")
+        try Self.profile.write(toFile: directory.file("p.yaml"), atomically: true, encoding: .utf8)
+        let result = try Self.underUmockdev("uas-disk", ["media", "scan", "--profile", directory.file("p.yaml")])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("DEVICE") == true)
+        #expect(lines.contains { $0.hasPrefix("/dev/sdd") && $0.contains("read-only") && $0.contains("174c:55aa") })
+    }
+
+    /// media-guard on a USB device, then prints its `authorized` attribute from inside the testbed.
+    static func guardUSBDevice(_ fixture: String, sysPath: String, profile: String?) throws -> (CLIResult, String) {
+        let directory = try TemporaryDirectory("mamori-umockdev")
+        let path = directory.file("profile.yaml")
+        if let profile { try profile.write(toFile: path, atomically: true, encoding: .utf8) }
+        let agent = CLI.binDirectory + "/mamori-agent"
+        let script = "\"$0\" media-guard --profile \"$1\" \"$2\"; status=$?; echo \"authorized=$(cat \"$2/authorized\")\"; exit $status"
+        let result = try CLI.runExecutable(umockdevRun, ["-d", fixtures + "/" + fixture + ".umockdev", "--",
+                                                         "/bin/sh", "-c", script, agent, path, sysPath])
+        let authorized = result.stdout.split(separator: "\n").last { $0.hasPrefix("authorized=") }.map(String.init) ?? ""
+        return (result, authorized)
+    }
+
+    @Test func phoneIsDeauthorised() throws {
+        let (result, authorized) = try Self.guardUSBDevice("mtp-phone", sysPath: "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-7", profile: Self.profile)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(authorized == "authorized=0")
+        #expect(result.stdout.contains("\"decision\":\"block\""))
+        #expect(result.stdout.contains("\"kind\":\"media.decision\""))
+        #expect(result.stdout.contains("authorized=0 /sys/devices/pci0000:00/0000:00:14.0/usb1/1-7"))
+    }
+
+    @Test func keyboardStaysAuthorisedEvenWithoutAProfile() throws {
+        let (result, authorized) = try Self.guardUSBDevice("hid-keyboard", sysPath: "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-9", profile: nil)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(authorized == "authorized=1")
+        #expect(result.stdout.contains("\"rule\":\"builtin:hid-always-allowed\""))
+        #expect(result.stderr.contains("fail closed"))
+    }
+
+    @Test func badUSBCompositeIsDeauthorised() throws {
+        let (result, authorized) = try Self.guardUSBDevice("badusb", sysPath: "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-6", profile: Self.profile)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(authorized == "authorized=0")
+        #expect(result.stdout.contains("\"class\":\"composite-hid-storage\""))
+    }
+
+    @Test func auditModeChangesNothing() throws {
+        let audit = Self.profile.replacingOccurrences(of: "mode: enforce", with: "mode: audit")
+        let (result, authorized) = try Self.guardUSBDevice("mtp-phone", sysPath: "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-7", profile: audit)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(authorized == "authorized=1")
+        #expect(result.stdout.contains("would authorized=0"))
+        #expect(result.stdout.contains("\"mode\":\"audit\""))
+    }
+}
