@@ -31,6 +31,7 @@ WORK="$(mktemp -d /tmp/mamori-kernel-XXXXXX)"
 LOOPS=()
 USED_LOOPS=()
 UDEVD_PID=""
+WATCH_PID=""
 TEST_RULES=("$RULES_DIR/72-mamori-media.rules" "$RULES_DIR/71-mamori-test-loop-identity.rules")
 
 cleanup() {
@@ -39,6 +40,7 @@ cleanup() {
     umount "$mountpoint" 2>/dev/null || umount -l "$mountpoint"
   done
   for loop in "${LOOPS[@]}"; do blockdev --setrw "$loop" 2>/dev/null; losetup -d "$loop" 2>/dev/null; done
+  if [ -n "$WATCH_PID" ]; then kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; fi
   if [ -n "$UDEVD_PID" ]; then kill "$UDEVD_PID" 2>/dev/null; wait "$UDEVD_PID" 2>/dev/null; fi
   rm -f "${TEST_RULES[@]}"
   # A helper run for a detach event can land after detach(): leave no loop device read-only.
@@ -107,6 +109,7 @@ make_image "$WORK/blocked.img"
 make_image "$WORK/allowed.img"
 
 "$BIN/mamori-agent" debug append-loop --journal "$WORK/journal" --keys "$WORK/keys" --create --count 0 >/dev/null
+"$BIN/mamori-agent" debug append-loop --journal "$WORK/journal2" --keys "$WORK/keys2" --create --count 0 >/dev/null
 
 cat >"$WORK/profile.yaml" <<PROFILE
 name: kernel-stage
@@ -176,8 +179,38 @@ umount "$WORK/mnt2"
 detach "$loop"
 settle
 
-# --- 3. with no daemon at all, layer 1 alone holds (this stage never starts an agent) ---------
-# (Tests 1 and 2 ran with only udevd and the helper.)
+# Tests 1 and 2 ran with no agent at all: layer 1 (udevd + the helper) held on its own.
+
+# --- 3. layer 2 alone: the agent's monitor reconciles a device present at start, then enforces
+#        on a new attach (the shipped rule is taken out, so the helper does not run) -------------
+mv "$RULES_DIR/72-mamori-media.rules" "$WORK/72-mamori-media.rules.off"
+udevadm control --reload
+attach "$WORK/blocked.img"; present="$LOOP"
+settle
+for device in "$present" "${present}p1" "${present}p2"; do blockdev --setrw "$device"; done
+expect_ro "${present}p1" 0 "layer 1 taken out"
+"$BIN/mamori-agent" media watch --profile "$WORK/profile.yaml" --journal "$WORK/journal2" --keys "$WORK/keys2" \
+  >"$WORK/watch.out" 2>"$WORK/watch.err" &
+WATCH_PID=$!
+for _ in $(seq 100); do grep -q '^ready$' "$WORK/watch.out" && break; sleep 0.1; done
+grep -q '^ready$' "$WORK/watch.out" || fail "media watch did not become ready: $(cat "$WORK/watch.err")"
+for device in "$present" "${present}p1" "${present}p2"; do expect_ro "$device" 1 "reconcile at start"; done
+pass "the agent's monitor reconciles a device present at start"
+cp "$WORK/blocked.img" "$WORK/second.img"
+next="$(losetup -f)"
+blockdev --setrw "$next" 2>/dev/null || true
+expect_ro "$next" 0 "setup: the next loop device"
+attach "$WORK/second.img"; second="$LOOP"
+for _ in $(seq 50); do [ "$(blockdev --getro "${second}p1")" = 1 ] && break; sleep 0.1; done
+for device in "$second" "${second}p1" "${second}p2"; do expect_ro "$device" 1 "monitor on attach"; done
+pass "the agent's monitor enforces on attach with layer 1 out"
+kill "$WATCH_PID"; wait "$WATCH_PID" 2>/dev/null || true; WATCH_PID=""
+grep -q '"event":"reconcile"' "$WORK/watch.out" || fail "the watcher did not record the reconcile"
+detach "$second"
+detach "$present"
+settle
+mv "$WORK/72-mamori-media.rules.off" "$RULES_DIR/72-mamori-media.rules"
+udevadm control --reload
 
 # --- 4. the allow-listed stick stays writable --------------------------------------------------
 attach "$WORK/allowed.img"; loop="$LOOP"
@@ -211,6 +244,9 @@ grep -q '"rule":"default:usb-storage"' "$WORK/journal.json" || fail "no record n
 grep -q '"rule":"fail-closed:usb-storage"' "$WORK/journal.json" || fail "no record names the fail-closed default"
 grep -q '"kind":"media.mount-alert"' "$WORK/journal.json" || fail "no media.mount-alert record for the race"
 grep -q '"remediation":"remounted read-only"' "$WORK/journal.json" || fail "the alert does not say the mount was remounted read-only"
-pass "the journal verifies and names each decision, rule and the mount alert"
+"$BIN/mamorictl" journal verify "$WORK/journal2" --k0 "$WORK/keys2/k0" --host-key "$WORK/keys2/host.pub" >/dev/null \
+  || fail "the watcher's journal does not verify"
+"$BIN/mamorictl" journal show "$WORK/journal2" --format json | grep -q '"event":"add"' || fail "the watcher journalled no add event"
+pass "the journals verify and name each decision, rule and the mount alert"
 
 echo "media-kernel-stage: all $passed checks passed"

@@ -52,7 +52,8 @@ struct MediaGuardCommand: ParsableCommand {
         for record in outcome.records {
             print(JSONValue.object(["kind": .string(record.kind), "payload": .object(record.payload)]).canonicalString)
         }
-        journalRecords(outcome.records, now: now)
+        // Fixed disks and other non-media devices change often (every loop attach); they are printed, not journalled.
+        if outcome.decision.deviceClass != nil { journalRecords(outcome.records, now: now) }
         for failure in outcome.failures { AgentOutput.error(failure) }
         if !outcome.failures.isEmpty { throw ExitCode(1) }
     }
@@ -71,16 +72,21 @@ struct MediaGuardCommand: ParsableCommand {
 }
 
 enum AgentOutput {
-    /// Diagnostics go to file descriptor 2 directly (the C `stderr` global is not concurrency-safe).
-    static func error(_ message: String) {
-        var bytes = Array(("mamori-agent: " + message + "\n").utf8)
+    /// One line to standard output, unbuffered (a supervisor or test reads it as it happens).
+    static func line(_ text: String) { writeAll(1, text + "\n") }
+
+    static func writeAll(_ descriptor: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
         bytes.withUnsafeMutableBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let written = write(2, raw.baseAddress! + offset, raw.count - offset)
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 { if errno == EINTR { continue }; return }
                 offset += written
             }
         }
     }
+
+    /// Diagnostics go to file descriptor 2 directly (the C `stderr` global is not concurrency-safe).
+    static func error(_ message: String) { writeAll(2, "mamori-agent: " + message + "\n") }
 }

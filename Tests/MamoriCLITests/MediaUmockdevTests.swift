@@ -158,4 +158,37 @@ struct MediaUmockdevTests {
         #expect(result.stdout.contains("would authorized=0"))
         #expect(result.stdout.contains("\"mode\":\"audit\""))
     }
+
+    static func guardBlockDevice(_ fixture: String, _ node: String, event: String, profile: String) throws -> CLIResult {
+        let directory = try TemporaryDirectory("mamori-umockdev")
+        try profile.write(toFile: directory.file("p.yaml"), atomically: true, encoding: .utf8)
+        return try underUmockdev(fixture, ["media-guard", "--event", event, "--profile", directory.file("p.yaml"), node])
+    }
+
+    @Test func cardInsertedInAUSBReaderIsHandledOnChange() throws {
+        let audit = Self.profile.replacingOccurrences(of: "mode: enforce", with: "mode: audit")
+        let result = try Self.guardBlockDevice("usb-sd-reader", "/dev/sde", event: "change", profile: audit)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"event\":\"change\""))
+        #expect(result.stdout.contains("\"class\":\"sd-card\""))
+        #expect(result.stdout.contains("would BLKROSET /dev/sde\""))
+        #expect(result.stdout.contains("would BLKROSET /dev/sde1\""))
+    }
+
+    @Test func partitionEventCoversTheWholeDisk() throws {
+        let audit = Self.profile.replacingOccurrences(of: "mode: enforce", with: "mode: audit")
+        let result = try Self.guardBlockDevice("uas-disk", "/dev/sdd1", event: "add", profile: audit)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("would BLKROSET /dev/sdd\""))
+        #expect(result.stdout.contains("would BLKROSET /dev/sdd1\""))
+    }
+
+    /// A fake node takes no BLKROSET: the helper must say so loudly (exit 1, a failure record),
+    /// never report the device as protected.
+    @Test func failedEnforcementIsReportedNotHidden() throws {
+        let result = try Self.guardBlockDevice("uas-disk", "/dev/sdd", event: "add", profile: Self.profile)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("\"kind\":\"media.enforcement-failed\""))
+        #expect(result.stderr.contains("BLKROSET /dev/sdd"))
+    }
 }

@@ -23,8 +23,18 @@ public final class UdevContext {
         udev_device_new_from_syspath(pointer, sysPath).map { UdevDevice(owning: $0) }
     }
 
-    /// The device behind a `/dev` node (block or character), or nil.
+    /// The device behind a `/dev` node (block or character), or nil. Looks the node's device
+    /// number up first; falls back to matching udev's DEVNAME (a node that is not a device file,
+    /// as in a umockdev testbed).
     public func device(devNode: String) -> UdevDevice? {
+        if let device = deviceByNumber(devNode) { return device }
+        for subsystem in ["block", "scsi_generic", "usb"] {
+            if let device = devices(subsystem: subsystem).first(where: { $0.devNode == devNode }) { return device }
+        }
+        return nil
+    }
+
+    func deviceByNumber(_ devNode: String) -> UdevDevice? {
         var info = stat()
         guard stat(devNode, &info) == 0 else { return nil }
         let kind: CChar
