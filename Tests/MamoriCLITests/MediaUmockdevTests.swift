@@ -191,4 +191,36 @@ struct MediaUmockdevTests {
         #expect(result.stdout.contains("\"kind\":\"media.enforcement-failed\""))
         #expect(result.stderr.contains("BLKROSET /dev/sdd"))
     }
+
+    /// media-guard on a burner's node, then prints the node's mode from inside the testbed.
+    static func guardOpticalNode(_ node: String, profile: String) throws -> (CLIResult, String) {
+        let directory = try TemporaryDirectory("mamori-umockdev")
+        try profile.write(toFile: directory.file("p.yaml"), atomically: true, encoding: .utf8)
+        let agent = CLI.binDirectory + "/mamori-agent"
+        let script = "\"$0\" media-guard --profile \"$1\" \"$2\"; status=$?; echo \"mode=$(stat -c %a \"$2\")\"; exit $status"
+        let result = try CLI.runExecutable(umockdevRun, ["-d", fixtures + "/optical-burner.umockdev", "--",
+                                                         "/bin/sh", "-c", script, agent, directory.file("p.yaml"), node])
+        let mode = result.stdout.split(separator: "\n").last { $0.hasPrefix("mode=") }.map(String.init) ?? ""
+        return (result, mode)
+    }
+
+    @Test func burnerNodesLoseWritePermission() throws {
+        let (block, blockMode) = try Self.guardOpticalNode("/dev/sr0", profile: Self.profile)
+        #expect(blockMode == "mode=640")
+        #expect(block.stdout.contains("chmod 640 /dev/sr0"))
+        // umockdev's fake sr0 takes no BLKROSET (reported, exit 1); the node mode is what stops SG_IO writes.
+        #expect(block.status == 1)
+        // umockdev emulates sg1 as a pty whose mode does not change, so only the step is checked here.
+        let (generic, _) = try Self.guardOpticalNode("/dev/sg1", profile: Self.profile)
+        #expect(generic.status == 0, "\(generic.stderr)")
+        #expect(generic.stdout.contains("\"applied\":[\"chmod 640 /dev/sg1\"]"))
+    }
+
+    @Test func blockedBurnerNodeIsRootOnly() throws {
+        let blocking = Self.profile.replacingOccurrences(of: "  mode: enforce\n", with: "  mode: enforce\n  defaults:\n    optical: block\n")
+        let (result, mode) = try Self.guardOpticalNode("/dev/sr0", profile: blocking)
+        #expect(mode == "mode=600")
+        #expect(result.stdout.contains("\"decision\":\"block\""))
+        #expect(result.stdout.contains("\"rule\":\"default:optical\""))
+    }
 }
