@@ -52,6 +52,7 @@ struct MediaUmockdevTests {
         Row(fixture: "optical-burner", device: "/dev/sr0", deviceClass: "optical", decision: "read-only", rule: "default:optical"),
         Row(fixture: "optical-burner", device: "/dev/sg1", deviceClass: "optical", decision: "read-only", rule: "default:optical"),
         Row(fixture: "mtp-phone", device: "/dev/bus/usb/001/008", deviceClass: "mtp-ptp", decision: "block", rule: "default:mtp-ptp"),
+        Row(fixture: "mtp-phone-no-rules", device: "/dev/bus/usb/001/011", deviceClass: "mtp-ptp", decision: "block", rule: "default:mtp-ptp"),
         Row(fixture: "ptp-camera", device: "/dev/bus/usb/001/009", deviceClass: "mtp-ptp", decision: "block", rule: "default:mtp-ptp"),
         Row(fixture: "badusb", device: "/dev/sdf", deviceClass: "composite-hid-storage", decision: "block", rule: "default:composite-hid-storage"),
         Row(fixture: "hid-keyboard", device: "/dev/bus/usb/001/010", deviceClass: "hid", decision: "allow", rule: "builtin:hid-always-allowed"),

@@ -18,6 +18,7 @@ public enum MediaFactsReader {
         facts.usb = usbIdentity(device, usbDevice: usbDevice, context: context)
         facts.isOptical = isOptical(device)
         facts.isMTP = flag(device, "ID_MTP_DEVICE") || flag(usbDevice, "ID_MTP_DEVICE") || device.property("ID_MEDIA_PLAYER") != nil
+            || usbDevice.map { hasMTPInterface($0, context: context) } ?? false
         facts.isPTP = flag(device, "ID_GPHOTO2") || flag(usbDevice, "ID_GPHOTO2")
         facts.isSDReaderSlot = flag(device, "ID_DRIVE_FLASH_SD") || flag(device, "ID_DRIVE_MEDIA_FLASH_SD")
         facts.mmcType = device.parent(subsystem: "mmc")?.attribute("type")
@@ -52,6 +53,14 @@ public enum MediaFactsReader {
             }
         }
         return USBIdentity(vendor: vendor, product: product, serial: serial, interfaceClasses: classes)
+    }
+
+    /// Android phones name their vendor-specific (0xff) MTP interface "MTP"; without libmtp's
+    /// udev rules no ID_MTP_DEVICE is set, so the interface string is the evidence.
+    static func hasMTPInterface(_ usbDevice: UdevDevice, context: UdevContext) -> Bool {
+        context.devices(subsystem: "usb", parent: usbDevice).contains { interface in
+            interface.devType == "usb_interface" && interface.attribute("interface")?.uppercased() == "MTP"
+        }
     }
 
     static func isUSBId(_ text: String) -> Bool {
