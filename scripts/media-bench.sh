@@ -116,7 +116,9 @@ Measured by \`scripts/media-bench.sh\` with its own \`systemd-udevd\`, the shipp
 (\`packaging/udev/72-mamori-media.rules\`) running the $(basename "$BIN") build of \`mamori-agent media-guard\`, and a
 64 MiB loop device with ext4 given a USB-stick identity by a test-only rule (no profile file: the
 fail-closed default, read-only, applies). Loop attach raises a \`change\` event, not \`add\`; the
-rule handles both.
+rule handles both. Times are taken by polling (\`blockdev --getro\`, \`findmnt\`; about 1–3 ms
+per poll), so they include up to one poll interval. Remediation is timed from the return of
+\`mount\`.
 
 | measure | trials | p50 (ms) | p99 (ms) | max (ms) |
 |---|---|---|---|---|
