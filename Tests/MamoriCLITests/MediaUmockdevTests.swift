@@ -2,9 +2,10 @@ import Foundation
 import Testing
 
 /// The umockdev stage: checked-in fake devices (Tests/Fixtures/umockdev) seen through the real
-/// libudev by the real `mamori-agent`, run under `umockdev-run`. A missing umockdev is a failure.
-/// BLKROSET is not emulated here (umockdev 0.17 replays only recorded ioctls); the kernel stage
-/// proves it on real loop devices.
+/// libudev by the real `mamori-agent`, run under `umockdev-run`, or under
+/// scripts/umockdev_blkroset.py, which emulates BLKROSET with umockdev's ioctl handler. A missing
+/// umockdev, python3-gi or typelib is a failure, never a skip. The kernel stage proves BLKROSET on
+/// real loop devices.
 @Suite("Media guard under umockdev", .serialized)
 struct MediaUmockdevTests {
     static let umockdevRun = "/usr/bin/umockdev-run"
@@ -223,5 +224,56 @@ struct MediaUmockdevTests {
         #expect(mode == "mode=600")
         #expect(result.stdout.contains("\"decision\":\"block\""))
         #expect(result.stdout.contains("\"rule\":\"default:optical\""))
+    }
+
+    // MARK: BLKROSET through umockdev's ioctl handler (scripts/umockdev_blkroset.py)
+
+    static let python = "/usr/bin/python3"
+    static let blkrosetHarness = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/umockdev_blkroset.py").path
+
+    struct BlockRow: Sendable, CustomStringConvertible {
+        var fixture: String
+        var node: String
+        var event = "add"
+        var profile: String? = MediaUmockdevTests.profile
+        /// Every block node of the fixture and whether it must end read-only.
+        var expected: [String: Int]
+        var description: String { "\(fixture): \(node) (\(event))" }
+    }
+
+    static let blockMatrix: [BlockRow] = [
+        BlockRow(fixture: "usb-stick", node: "/dev/sdb", expected: ["/dev/sdb": 0, "/dev/sdb1": 0]),
+        BlockRow(fixture: "usb-stick", node: "/dev/sdb", profile: nil, expected: ["/dev/sdb": 1, "/dev/sdb1": 1]),
+        BlockRow(fixture: "usb-disk-fixed", node: "/dev/sdc", expected: ["/dev/sdc": 1, "/dev/sdc1": 1]),
+        BlockRow(fixture: "uas-disk", node: "/dev/sdd1", expected: ["/dev/sdd": 1, "/dev/sdd1": 1]),
+        BlockRow(fixture: "usb-sd-reader", node: "/dev/sde", event: "change", expected: ["/dev/sde": 1, "/dev/sde1": 1]),
+        BlockRow(fixture: "pci-sd-card", node: "/dev/mmcblk0", expected: ["/dev/mmcblk0": 1, "/dev/mmcblk0p1": 1]),
+        BlockRow(fixture: "badusb", node: "/dev/sdf", expected: ["/dev/sdf": 1, "/dev/sdf1": 1]),
+        BlockRow(fixture: "emmc-system", node: "/dev/mmcblk1", expected: ["/dev/mmcblk1": 0]),
+        BlockRow(fixture: "nvme-system", node: "/dev/nvme0n1", expected: ["/dev/nvme0n1": 0]),
+        BlockRow(fixture: "usb-disk-fixed", node: "/dev/sdc",
+                 profile: MediaUmockdevTests.profile.replacingOccurrences(of: "mode: enforce", with: "mode: audit"),
+                 expected: ["/dev/sdc": 0, "/dev/sdc1": 0]),
+    ]
+
+    @Test(arguments: blockMatrix)
+    func blkrosetReachesDiskAndEveryPartition(row: BlockRow) throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.python), "\(Self.python) missing")
+        let directory = try TemporaryDirectory("mamori-umockdev")
+        let path = directory.file("profile.yaml")
+        if let profile = row.profile { try profile.write(toFile: path, atomically: true, encoding: .utf8) }
+        let result = try CLI.runExecutable(Self.python, [
+            Self.blkrosetHarness, Self.fixtures + "/" + row.fixture + ".umockdev", "--",
+            CLI.binDirectory + "/mamori-agent", "media-guard", "--event", row.event, "--profile", path, row.node,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        var seen: [String: Int] = [:]
+        for line in result.stdout.split(separator: "\n") where line.hasPrefix("blkro ") {
+            let pair = line.dropFirst("blkro ".count).split(separator: "=")
+            if pair.count == 2, let value = Int(pair[1]) { seen[String(pair[0])] = value }
+        }
+        #expect(seen == row.expected, "\(result.stdout)")
+        #expect(result.stdout.contains("\"event\":\"\(row.event)\""))
     }
 }
