@@ -218,6 +218,15 @@ struct MediaUmockdevTests {
         #expect(generic.stdout.contains("\"applied\":[\"chmod 640 /dev/sg1\"]"))
     }
 
+    /// SG_IO through a stick's sg node would bypass BLKROSET: the node loses group write too.
+    @Test func sticksGenericNodeLosesWritePermission() throws {
+        let directory = try TemporaryDirectory("mamori-umockdev")
+        let result = try Self.underUmockdev("usb-stick-sg", ["media-guard", "--profile", directory.file("absent.yaml"), "/dev/sg2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"class\":\"usb-storage\""))
+        #expect(result.stdout.contains("\"applied\":[\"chmod 640 /dev/sg2\"]"))
+    }
+
     @Test func blockedBurnerNodeIsRootOnly() throws {
         let blocking = Self.profile.replacingOccurrences(of: "  mode: enforce\n", with: "  mode: enforce\n  defaults:\n    optical: block\n")
         let (result, mode) = try Self.guardOpticalNode("/dev/sr0", profile: blocking)

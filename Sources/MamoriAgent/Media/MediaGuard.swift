@@ -63,8 +63,9 @@ public final class MediaGuard {
 
     func plan(_ device: UdevDevice, facts: MediaDeviceFacts, decision: MediaDecision) -> [Step] {
         var steps: [Step] = []
-        if facts.isOptical || decision.deviceClass == .optical, let node = facts.devNode {
-            // SG_IO writes ignore BLKROSET: only the node's permissions stop a burner.
+        if facts.isOptical || decision.deviceClass == .optical || facts.subsystem == "scsi_generic", let node = facts.devNode {
+            // SG_IO writes ignore BLKROSET: only the node's permissions stop a burner, or a stick
+            // driven through its sg node. Opened read-only, SG_IO refuses write commands.
             steps.append(.nodeMode(devNode: node, mode: decision.action == .block ? 0o600 : 0o640))
         }
         if facts.subsystem == "block" {
