@@ -19,8 +19,13 @@ RULES=("$RULES_DIR/71-mamori-bench-loop-identity.rules" "$RULES_DIR/72-mamori-me
 fail() { echo "media-bench: FAIL: $*" >&2; exit 1; }
 log() { echo "media-bench: $*" >&2; }
 [ "$(id -u)" -eq 0 ] || fail "needs root"
-for tool in losetup mkfs.ext4 mount umount findmnt blockdev udevadm; do command -v "$tool" >/dev/null || fail "$tool missing"; done
+for tool in flock losetup mkfs.ext4 mount umount findmnt blockdev udevadm; do command -v "$tool" >/dev/null || fail "$tool missing"; done
 [ -x "$UDEVD" ] && [ -x "$BIN/mamori-agent" ] || fail "$UDEVD or $BIN/mamori-agent missing"
+# One media stage at a time on this machine (worktrees share it): they start udevd and share
+# /run/udev/rules.d. Wait for the other one rather than fail.
+mkdir -p /run/lock
+exec 9>/run/lock/mamori-media-stage.lock
+flock -w 900 9 || fail "another media stage has held /run/lock/mamori-media-stage.lock for 15 minutes"
 if pgrep -x systemd-udevd >/dev/null; then fail "a systemd-udevd is already running"; fi
 
 WORK="$(mktemp -d /tmp/mamori-bench-XXXXXX)"
@@ -53,7 +58,7 @@ RULE
 sed -e "s|/usr/sbin/mamori-agent|$BIN/mamori-agent|g" \
     -e "s|--journal /var/lib/mamori/journal --keys /var/lib/mamori/keys|--profile $WORK/none.yaml|g" \
     "$ROOT/packaging/udev/72-mamori-media.rules" >"$RULES_DIR/72-mamori-media.rules"
-"$UDEVD" --resolve-names=never >"$WORK/udevd.log" 2>&1 &
+"$UDEVD" --resolve-names=never >"$WORK/udevd.log" 2>&1 9>&- &
 UDEVD_PID=$!
 for _ in $(seq 50); do udevadm control --ping 2>/dev/null && break; sleep 0.1; done
 udevadm control --ping 2>/dev/null || fail "systemd-udevd did not start"

@@ -19,12 +19,17 @@ pass() { echo "media-kernel-stage: ok: $*"; passed=$((passed + 1)); }
 passed=0
 
 [ "$(id -u)" -eq 0 ] || fail "needs root (BLKROSET, losetup, mount)"
-for tool in losetup partx sfdisk mkfs.ext4 mount umount findmnt blockdev udevadm dd; do
+for tool in flock losetup partx sfdisk mkfs.ext4 mount umount findmnt blockdev udevadm dd; do
   command -v "$tool" >/dev/null || fail "$tool missing: run scripts/install-deps.sh"
 done
 [ -x "$UDEVD" ] || fail "$UDEVD missing: install the udev package (scripts/install-deps.sh)"
 [ -e /dev/loop-control ] || fail "/dev/loop-control missing: no loop devices on this machine"
 [ -x "$BIN/mamori-agent" ] && [ -x "$BIN/mamorictl" ] || fail "build first: $BIN/mamori-agent or mamorictl missing"
+# One media stage at a time on this machine (worktrees share it): they start udevd and share
+# /run/udev/rules.d. Wait for the other one rather than fail.
+mkdir -p /run/lock
+exec 9>/run/lock/mamori-media-stage.lock
+flock -w 900 9 || fail "another media stage has held /run/lock/mamori-media-stage.lock for 15 minutes"
 if pgrep -x systemd-udevd >/dev/null; then fail "a systemd-udevd is already running; this stage starts its own"; fi
 
 WORK="$(mktemp -d /tmp/mamori-kernel-XXXXXX)"
@@ -50,7 +55,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_udevd() {
-  "$UDEVD" --resolve-names=never >>"$WORK/udevd.log" 2>&1 &
+  "$UDEVD" --resolve-names=never >>"$WORK/udevd.log" 2>&1 9>&- &
   UDEVD_PID=$!
   for _ in $(seq 50); do udevadm control --ping 2>/dev/null && return 0; sleep 0.1; done
   fail "systemd-udevd did not start (see $WORK/udevd.log)"
@@ -190,7 +195,7 @@ settle
 for device in "$present" "${present}p1" "${present}p2"; do blockdev --setrw "$device"; done
 expect_ro "${present}p1" 0 "layer 1 taken out"
 "$BIN/mamori-agent" media watch --profile "$WORK/profile.yaml" --journal "$WORK/journal2" --keys "$WORK/keys2" \
-  >"$WORK/watch.out" 2>"$WORK/watch.err" &
+  >"$WORK/watch.out" 2>"$WORK/watch.err" 9>&- &
 WATCH_PID=$!
 for _ in $(seq 100); do grep -q '^ready$' "$WORK/watch.out" && break; sleep 0.1; done
 grep -q '^ready$' "$WORK/watch.out" || fail "media watch did not become ready: $(cat "$WORK/watch.err")"
