@@ -216,6 +216,35 @@ struct MediaPolicyTests {
         #expect(policy.decide(facts, now: now).action == .readOnly)
     }
 
+    @Test func edgeCasesResolveTowardsTheStricterClass() {
+        var stickGeneric = MediaDevices.stick
+        stickGeneric.kernelName = "sg2"; stickGeneric.subsystem = "scsi_generic"; stickGeneric.devNode = "/dev/sg2"
+        #expect(policy.decide(stickGeneric, now: now).deviceClass == .usbStorage)
+        var unknownMMC = MediaDevices.pciSD
+        unknownMMC.mmcType = nil
+        #expect(policy.decide(unknownMMC, now: now).deviceClass == .sdCard)
+        var eMMCBoot = MediaDevices.eMMC
+        eMMCBoot.kernelName = "mmcblk1boot0"; eMMCBoot.mmcType = nil
+        #expect(policy.decide(eMMCBoot, now: now).deviceClass == nil)
+        var hidWithHub = MediaDevices.keyboard
+        hidWithHub.usb?.interfaceClasses = [0x09, 0x03]
+        #expect(policy.decide(hidWithHub, now: now).action == .allow)
+        var keyboardWithAudio = MediaDevices.keyboard
+        keyboardWithAudio.usb?.interfaceClasses = [0x03, 0x01]
+        #expect(policy.decide(keyboardWithAudio, now: now).action == .allow)
+        var usbDiskWithoutIdentity = MediaDevices.systemDisk
+        usbDiskWithoutIdentity.bus = "usb"
+        #expect(policy.decide(usbDiskWithoutIdentity, now: now).action == .readOnly)
+    }
+
+    @Test func ruleNamesAreStable() {
+        #expect(MediaRuleMatch.classDefault(.sdCard).description == "default:sd-card")
+        #expect(MediaRuleMatch.failClosedDefault(.optical).description == "fail-closed:optical")
+        #expect(MediaRuleMatch.hidAlwaysAllowed.description == "builtin:hid-always-allowed")
+        #expect(MediaRuleMatch.notRemovable.description == "builtin:not-removable")
+        #expect(MediaRuleMatch.allowEntry(index: 3).isDefault == false)
+    }
+
     @Test func journalPayloadNamesDeviceDecisionAndRule() {
         let decision = rules([entry()]).decide(MediaDevices.stick, now: now)
         let payload = decision.journalPayload(for: MediaDevices.stick, event: "add", applied: [])
