@@ -162,6 +162,13 @@ mount "${loop}p1" "$WORK/mnt1" 2>/dev/null || true
 if touch "$WORK/mnt1/written" 2>/dev/null; then fail "wrote a file on a protected mount"; fi
 umount "$WORK/mnt1"
 pass "a later mount comes up read-only"
+"$BIN/mamori-agent" media scan --profile "$WORK/profile.yaml" --format json >"$WORK/scan.json"
+grep -q "\"device\":\"$loop\",\"event\":\"scan\"" "$WORK/scan.json" || fail "media scan does not list $loop"
+grep -o "{[^{}]*\"device\":\"$loop\"[^{}]*}" "$WORK/scan.json" | grep -q '"read_only_now":true' \
+  || fail "media scan does not show $loop as read-only now"
+"$BIN/mamori-agent" media scan --profile "$WORK/profile.yaml" | grep -q "^$loop .*usb-storage .*read-only .*default:usb-storage .*yes$" \
+  || fail "media scan's table does not show $loop's decision"
+pass "media scan lists the stick, its decision, rule and current read-only state"
 detach "$loop"
 settle
 

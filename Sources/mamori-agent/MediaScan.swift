@@ -42,7 +42,7 @@ struct MediaScan: ParsableCommand {
 
 enum MediaScanFormatter {
     static func table(_ entries: [MediaScanEntry]) -> String {
-        var rows = [["DEVICE", "CLASS", "USB ID", "SERIAL", "DECISION", "RULE", "MODE"]]
+        var rows = [["DEVICE", "CLASS", "USB ID", "SERIAL", "DECISION", "RULE", "MODE", "RO NOW"]]
         for entry in entries {
             let usb = entry.facts.usb
             rows.append([
@@ -53,6 +53,7 @@ enum MediaScanFormatter {
                 entry.decision.action.rawValue,
                 entry.decision.rule.description,
                 entry.decision.mode.rawValue,
+                entry.isReadOnly.map { $0 ? "yes" : "no" } ?? "-",
             ])
         }
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -78,6 +79,7 @@ enum MediaScanFormatter {
         device["usb_driver"] = entry.facts.usbDriver.map { .string($0) } ?? .null
         device["interface_classes"] = .array((entry.facts.usb?.interfaceClasses ?? []).map { .int(Int64($0)) })
         device["holders"] = .array(entry.facts.holders.map { .string($0) })
+        device["read_only_now"] = entry.isReadOnly.map { .bool($0) } ?? .null
         return .object(device)
     }
 }

@@ -4,6 +4,8 @@ public import MamoriCore
 public struct MediaScanEntry: Sendable, Equatable {
     public var facts: MediaDeviceFacts
     public var decision: MediaDecision
+    /// The block device's read-only flag now (BLKROGET); nil when not a block device or not readable.
+    public var isReadOnly: Bool?
 }
 
 /// Lists the storage-capable devices present now (block disks and partitions, SCSI generic
@@ -20,7 +22,8 @@ public enum MediaScanner {
                 let decision = policy.decide(facts, now: now)
                 guard includeFixed || decision.deviceClass != nil else { continue }
                 if subsystem == "usb" && !reportsUSBDevice(decision.deviceClass) { continue }
-                entries.append(MediaScanEntry(facts: facts, decision: decision))
+                let readOnly = subsystem == "block" ? facts.devNode.flatMap { try? BlockDeviceReadOnly.get($0) } : nil
+                entries.append(MediaScanEntry(facts: facts, decision: decision, isReadOnly: readOnly))
             }
         }
         return entries
