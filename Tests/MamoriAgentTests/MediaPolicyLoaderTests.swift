@@ -6,9 +6,11 @@ import Testing
 /// The udev helper's policy source: anything short of a valid, current, root-controlled profile
 /// gives the fail-closed defaults.
 @Suite("MediaPolicyLoader")
-struct MediaPolicyLoaderTests {
+final class MediaPolicyLoaderTests {
     let directory = NSTemporaryDirectory() + "mamori-media-policy-\(UUID().uuidString)"
     let now = Timestamp(parsing: "2026-06-01T09:00:00Z")!
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     static let profile = """
         name: loader-fixture
