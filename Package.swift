@@ -30,11 +30,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Floor 1: the agent's adapters (files, locks, fsync).
+        // Floor 1: libudev (and the block-device ioctls) for the media guard.
+        .systemLibrary(
+            name: "CUdev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+        // Floor 1: the agent's adapters (files, locks, fsync, udev).
         .target(
             name: "MamoriAgent",
             dependencies: [
                 "MamoriCore",
+                "CUdev",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

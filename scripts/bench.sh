@@ -2,7 +2,8 @@
 # make bench: release build, then
 #  1. verify throughput on a 1,000,000-record journal, side by side with sha256sum over the
 #     same segment files in the same run (5 runs each, medians, ratio);
-#  2. durable append rate and latency: fdatasync per record, and group commit in batches.
+#  2. durable append rate and latency: fdatasync per record, and group commit in batches;
+#  3. the media guard: attach -> BLKROSET latency and the mount race (scripts/media-bench.sh, root).
 # Writes the results into docs/benchmarks.md (machine and date included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ RUNS=${BENCH_RUNS:-5}
 work=build/bench
 swift build -c release --product mamorictl >/dev/null
 swift build -c release --product mamori-bench >/dev/null
+swift build -c release --product mamori-agent >/dev/null
 bin=.build/release
 rm -rf "$work"
 mkdir -p "$work"
@@ -85,4 +87,5 @@ All runs (s): verify ${verify_times[*]}; sha256sum ${sha_times[*]}.
 Latency is per append call (one batch, or for the concurrent row one awaited record); a record's
 acknowledgement always waits for its batch's sync.
 MD
+MAMORI_BIN_DIR="$PWD/$bin" bash scripts/media-bench.sh >> docs/benchmarks.md
 cat docs/benchmarks.md

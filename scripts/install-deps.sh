@@ -11,6 +11,15 @@ packages=(
   bc                   # arithmetic in the benchmark script
   git
   make
+  pkg-config           # finds libudev for the CUdev module
+  libudev-dev          # the media guard's udev enumeration and monitor
+  umockdev             # umockdev-run: the media guard's fake-device test stage
+  gir1.2-umockdev-1.0  # the umockdev stage's BLKROSET ioctl handler (scripts/umockdev_blkroset.py)
+  python3-gi           # GObject bindings for that handler
+  udev                 # systemd-udevd and udevadm: the media guard's kernel test stage
+  fdisk                # sfdisk: partition tables on the kernel stage's loop devices
+  e2fsprogs            # mkfs.ext4 for the kernel stage
+  mount                # mount/umount for the kernel stage
 )
 
 missing=()

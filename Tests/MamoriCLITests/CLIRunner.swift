@@ -25,6 +25,12 @@ enum CLI {
             Issue.record("executable \(path) not found: run `swift build` first (or set MAMORI_BIN_DIR)", sourceLocation: sourceLocation)
             throw CocoaError(.fileNoSuchFile)
         }
+        return try runExecutable(path, arguments, environment: environment, stdin: stdin)
+    }
+
+    /// Runs the executable at an absolute `path` (a system tool such as umockdev-run).
+    static func runExecutable(_ path: String, _ arguments: [String], environment: [String: String] = [:],
+                              stdin: Data? = nil) throws -> CLIResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments

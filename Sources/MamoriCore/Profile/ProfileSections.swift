@@ -64,7 +64,8 @@ extension ProfileBuilder {
         let product = fields["product"].flatMap { usbId($0, path + ".product") }
         let serial = fields["serial"].flatMap { reader.string($0, path + ".serial") }
         let mode = fields["mode"].map { reader.choice($0, path + ".mode", MediaAction.self) } ?? .readOnly
-        let expires = fields["expires"].map { reader.timestamp($0, path + ".expires") }
+        // Absent `expires` is a valid entry that never expires (.some(nil)); present but invalid is nil.
+        let expires: Timestamp?? = fields["expires"].map { reader.timestamp($0, path + ".expires") } ?? .some(nil)
         let reason = fields["reason"].flatMap { reader.string($0, path + ".reason") }
         guard let vendor, let product, let serial, let mode, let expires, let reason else { return nil }
         guard mode == .readOnly || mode == .readWrite else {

@@ -1,0 +1,69 @@
+public import MamoriCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns a udev device into `MediaDeviceFacts`: its own properties first, then the sysfs
+/// attributes of the disk, the USB interface and the USB device above it.
+public enum MediaFactsReader {
+    public static func facts(_ device: UdevDevice, context: UdevContext) -> MediaDeviceFacts {
+        let usbDevice = device.devType == "usb_device" ? device : device.parent(subsystem: "usb", devType: "usb_device")
+        let disk = device.devType == "partition" ? device.parent(subsystem: "block", devType: "disk") : device
+        var facts = MediaDeviceFacts(
+            kernelName: device.sysName, sysPath: device.sysPath, devNode: device.devNode,
+            subsystem: device.subsystem ?? "", devType: device.devType, bus: device.property("ID_BUS"))
+        facts.removable = (disk ?? device).attribute("removable").map { $0 == "1" }
+        facts.usbDriver = device.parent(subsystem: "usb", devType: "usb_interface")?.driver ?? device.property("ID_USB_DRIVER")
+        facts.usb = usbIdentity(device, usbDevice: usbDevice, context: context)
+        facts.isOptical = isOptical(device)
+        facts.isMTP = flag(device, "ID_MTP_DEVICE") || flag(usbDevice, "ID_MTP_DEVICE") || device.property("ID_MEDIA_PLAYER") != nil
+            || usbDevice.map { hasMTPInterface($0, context: context) } ?? false
+        facts.isPTP = flag(device, "ID_GPHOTO2") || flag(usbDevice, "ID_GPHOTO2")
+        facts.isSDReaderSlot = flag(device, "ID_DRIVE_FLASH_SD") || flag(device, "ID_DRIVE_MEDIA_FLASH_SD")
+        facts.mmcType = device.parent(subsystem: "mmc")?.attribute("type")
+        facts.holders = (try? FileSystem.listDirectory(device.sysPath + "/holders")) ?? []
+        return facts
+    }
+
+    static func flag(_ device: UdevDevice?, _ key: String) -> Bool {
+        guard let value = device?.property(key) else { return false }
+        return value == "1"
+    }
+
+    static func isOptical(_ device: UdevDevice) -> Bool {
+        if flag(device, "ID_CDROM") || device.property("ID_TYPE") == "cd" { return true }
+        // SCSI peripheral type 5 is a CD/DVD drive (its sg node carries no ID_CDROM).
+        return device.parent(subsystem: "scsi", devType: "scsi_device")?.attribute("type") == "5"
+    }
+
+    /// Vendor, product and serial from the USB device's sysfs attributes, falling back to the
+    /// `ID_*` properties (which test rules and udev's usb_id builtin set on the node itself).
+    static func usbIdentity(_ device: UdevDevice, usbDevice: UdevDevice?, context: UdevContext) -> USBIdentity? {
+        let vendor = usbDevice?.attribute("idVendor") ?? device.property("ID_VENDOR_ID")
+        let product = usbDevice?.attribute("idProduct") ?? device.property("ID_MODEL_ID")
+        guard let vendor, let product, isUSBId(vendor), isUSBId(product) else { return nil }
+        let serial = usbDevice?.attribute("serial") ?? device.property("ID_SERIAL_SHORT")
+        var classes = USBIdentity.interfaceClasses(fromUdev: device.property("ID_USB_INTERFACES") ?? "")
+        if let usbDevice {
+            for interface in context.devices(subsystem: "usb", parent: usbDevice) where interface.devType == "usb_interface" {
+                if let text = interface.attribute("bInterfaceClass"), let value = UInt8(text, radix: 16), !classes.contains(value) {
+                    classes.append(value)
+                }
+            }
+        }
+        return USBIdentity(vendor: vendor, product: product, serial: serial, interfaceClasses: classes)
+    }
+
+    /// Android phones name their vendor-specific (0xff) MTP interface "MTP"; without libmtp's
+    /// udev rules no ID_MTP_DEVICE is set, so the interface string is the evidence.
+    static func hasMTPInterface(_ usbDevice: UdevDevice, context: UdevContext) -> Bool {
+        context.devices(subsystem: "usb", parent: usbDevice).contains { interface in
+            interface.devType == "usb_interface" && interface.attribute("interface")?.uppercased() == "MTP"
+        }
+    }
+
+    static func isUSBId(_ text: String) -> Bool {
+        text.utf8.count == 4 && text.allSatisfy { $0.isHexDigit && $0.isASCII }
+    }
+}
