@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "mamorictl", targets: ["mamorictl"]),
         .executable(name: "mamori-agent", targets: ["mamori-agent"]),
         .library(name: "MamoriCore", targets: ["MamoriCore"]),
+        // `make pam` links this with -static-stdlib and a version script into build/pam_mamori.so.
+        .library(name: "pam_mamori", type: .dynamic, targets: ["PamMamori"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -30,11 +32,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Floor 0: the PAM-socket protocol; no dependencies at all, the module links it.
+        .target(
+            name: "MamoriAuthWire",
+            swiftSettings: swiftSettings
+        ),
+        // Floor 1: libpam through a system module map and static inline shims.
+        .systemLibrary(
+            name: "CPAM",
+            path: "Sources/CPAM",
+            pkgConfig: "pam",
+            providers: [.apt(["libpam0g-dev"])]
+        ),
+        // Floor 1: the PAM module. Only CPAM, MamoriAuthWire and the standard library: it runs
+        // inside login, sshd, sudo and screen lockers.
+        .target(
+            name: "PamMamori",
+            dependencies: ["CPAM", "MamoriAuthWire"],
+            exclude: ["exports.map"],
+            swiftSettings: swiftSettings
+        ),
         // Floor 1: the agent's adapters (files, locks, fsync).
         .target(
             name: "MamoriAgent",
             dependencies: [
                 "MamoriCore",
+                "MamoriAuthWire",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -54,6 +77,7 @@ let package = Package(
             name: "mamori-agent",
             dependencies: [
                 "MamoriCore",
+                "MamoriAuthWire",
                 "MamoriAgent",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -75,14 +99,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MamoriAuthWireTests",
+            dependencies: ["MamoriAuthWire"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PamMamoriTests",
+            dependencies: ["PamMamori", "MamoriAuthWire"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MamoriAgentTests",
-            dependencies: ["MamoriAgent", "MamoriCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MamoriAgent", "MamoriCore", "MamoriAuthWire", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // Runs the built executables as a user would (exit codes, stdout, stderr).
         .testTarget(
             name: "MamoriCLITests",
-            dependencies: ["MamoriCore", "MamoriAgent", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MamoriCore", "MamoriAgent", "MamoriAuthWire", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
     ],

@@ -11,6 +11,10 @@ packages=(
   bc                   # arithmetic in the benchmark script
   git
   make
+  libpam0g-dev         # PAM headers for CPAM (pam_mamori.so)
+  libpam-wrapper       # pam_wrapper: the real PAM stack in tests without touching /etc/pam.d
+  pamtester            # drives that stack from the integration tests
+  binutils             # nm, for the module's exported-symbol check
 )
 
 missing=()

@@ -13,7 +13,7 @@ struct MamoriAgentCommand: ParsableCommand {
         commandName: "mamori-agent",
         abstract: "The Mamori terminal agent.",
         version: MamoriVersion.current,
-        subcommands: [DebugCommand.self]
+        subcommands: [RunCommand.self, DebugCommand.self]
     )
 }
 

@@ -1,0 +1,90 @@
+import Foundation
+import MamoriAgent
+import MamoriAuthWire
+import MamoriCore
+import Testing
+
+/// `mamori-agent run --root DIR --only auth` as a process, asked over its real socket.
+@Suite(.serialized) struct AuthAgentTests {
+    static let secret = Array("12345678901234567890".utf8)
+
+    /// The agent closed the connection without answering.
+    struct NoAnswer: Error {}
+
+    final class RunningAgent {
+        let process = Process()
+        let root: TemporaryDirectory
+        var socketPath: String { root.path + "/run/mamori/pam.sock" }
+        var mfaDirectory: String { root.path + "/var/lib/mamori/mfa" }
+
+        init() throws {
+            root = try TemporaryDirectory("mamori-agent")
+            process.executableURL = URL(fileURLWithPath: CLI.binDirectory + "/mamori-agent")
+            process.arguments = ["run", "--root", root.path, "--only", "auth"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath) { usleep(25_000) }
+            #expect(FileManager.default.fileExists(atPath: socketPath), "agent never opened its socket")
+        }
+
+        func stop() -> Int32 {
+            process.terminate()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+
+        func enroll(_ user: String) throws {
+            let credential = try #require(OTPCredential(factor: .totp, secret: AuthAgentTests.secret, parameters: .standard))
+            try MFAStore(directory: mfaDirectory).write(MFAUserRecord(user: user, credential: credential))
+        }
+
+        func ask(_ request: AuthRequest) throws -> AuthResponse {
+            try ask(raw: request.encoded())
+        }
+
+        func ask(raw: [UInt8]) throws -> AuthResponse {
+            let socket = try connectUnixSocket(path: socketPath)
+            try socket.setTimeout(milliseconds: 5000)
+            try socket.writeAll(raw)
+            guard let header = try socket.readExactly(4),
+                  let body = try socket.readExactly(AuthFrame.bodyLength(header: header)) else { throw NoAnswer() }
+            return try AuthResponse(body: body)
+        }
+    }
+
+    static func currentCode() -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        return OneTimePassword.format(OneTimePassword.totp(secret: secret, unixSeconds: now, parameters: .standard), digits: 6)
+    }
+
+    @Test func acceptsOnceRefusesReplayAndWrongCodesAndStopsOnSIGTERM() throws {
+        let agent = try RunningAgent()
+        try agent.enroll("tanaka")
+        let code = Self.currentCode()
+        let request = AuthRequest(user: "tanaka", service: "login", tty: "tty1", code: code)
+        #expect(try agent.ask(request).status == .accepted)
+        #expect(try agent.ask(request).status == .replayed)
+        #expect(try agent.ask(AuthRequest(user: "tanaka", service: "login", code: "abcdef")).status == .rejected)
+        #expect(try agent.ask(AuthRequest(user: "suzuki", service: "login", code: code)).status == .notEnrolled)
+        #expect(agent.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: agent.socketPath))
+        let journal = try CLI.mamorictl("journal", "show", agent.root.path + "/var/lib/mamori/journal", "--format", "json")
+        for kind in ["auth.success", "auth.replay", "auth.failure", "auth.not_enrolled"] {
+            #expect(journal.stdout.contains("\"\(kind)\""), "journal lacks \(kind)")
+        }
+        #expect(!journal.stdout.contains(code))
+    }
+
+    @Test func garbageIsDroppedAndTheAgentKeepsServing() throws {
+        let agent = try RunningAgent()
+        try agent.enroll("tanaka")
+        for raw: [UInt8] in [[0, 0, 0, 3, 1, 2, 3], [0xFF, 0xFF, 0xFF, 0xFF], Array("GET / HTTP/1.0\r\n\r\n".utf8)] {
+            #expect(throws: (any Error).self) { try agent.ask(raw: raw) }
+        }
+        #expect(try agent.ask(AuthRequest(user: "tanaka", service: "login", code: Self.currentCode())).status == .accepted)
+        #expect(agent.stop() == 0)
+    }
+}
