@@ -19,17 +19,19 @@ public enum PamMamoriCore {
             handle.log(.error, "pam_mamori: the application did not supply a user name")
             return .userUnknown
         }
-        guard let reply = handle.converse(.promptEchoOff, prompt) else {
+        guard var reply = handle.converse(.promptEchoOff, prompt) else {
             handle.log(.error, "pam_mamori: conversation failed or gave no reply for \(user)")
             return .conversationError
         }
         let request = AuthRequest(user: user, service: bounded(handle.stringItem(.service), 64),
                                   tty: bounded(handle.stringItem(.tty), 128), rhost: bounded(handle.stringItem(.rhost), 255),
                                   code: String(decoding: reply, as: UTF8.self))
-        guard let frame = try? request.encoded() else {
+        Secret.erase(&reply)
+        guard var frame = try? request.encoded() else {
             handle.log(.notice, "pam_mamori: malformed user name or code for \(user)")
             return .authError
         }
+        defer { Secret.erase(&frame) }
         return exchange(frame, user: user, options: options, handle: handle, silent: silent, transport: transport)
     }
 

@@ -60,6 +60,17 @@ public struct MFAStore: Sendable {
         return result
     }
 
+    /// Removes the user's enrolment under the user's lock; false when there was none.
+    @discardableResult
+    public func remove(_ user: String) throws -> Bool {
+        try update(user) { record -> (MFAUserRecord?, Bool) in
+            guard record != nil else { return (nil, false) }
+            try Syscall.call("unlink", path: recordPath(user)) { unlink(recordPath(user)) }
+            try FileSystem.syncDirectory(directory)
+            return (nil, true)
+        }
+    }
+
     /// Reads a record without taking the lock (for listing); nil when not enrolled.
     public func read(_ user: String) throws -> MFAUserRecord? {
         guard MFAUserName.isValid(user) else {
