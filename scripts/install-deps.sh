@@ -14,6 +14,7 @@ packages=(
   libpam0g-dev         # PAM headers for CPAM (pam_mamori.so)
   libpam-wrapper       # pam_wrapper: the real PAM stack in tests without touching /etc/pam.d
   pamtester            # drives that stack from the integration tests
+  libfaketime          # clock skew between token and agent in those tests
   binutils             # nm, for the module's exported-symbol check
 )
 

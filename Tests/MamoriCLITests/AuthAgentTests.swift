@@ -14,27 +14,48 @@ import Testing
     final class RunningAgent {
         let process = Process()
         let root: TemporaryDirectory
+        let usesLauncher: Bool
         var socketPath: String { root.path + "/run/mamori/pam.sock" }
         var mfaDirectory: String { root.path + "/var/lib/mamori/mfa" }
 
-        init() throws {
+        /// `launcher` runs the agent through another program (e.g. `timeout`), which then gets the
+        /// environment first.
+        init(environment: [String: String] = [:], launcher: [String] = []) throws {
             root = try TemporaryDirectory("mamori-agent")
-            process.executableURL = URL(fileURLWithPath: CLI.binDirectory + "/mamori-agent")
-            process.arguments = ["run", "--root", root.path, "--only", "auth"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            let agent = CLI.binDirectory + "/mamori-agent"
+            let arguments = ["run", "--root", root.path, "--only", "auth"]
+            usesLauncher = !launcher.isEmpty
+            process.executableURL = URL(fileURLWithPath: launcher.first ?? agent)
+            process.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [agent] + arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+            // The agent's output goes to DIR/agent.log, for diagnosing a failed start.
+            _ = FileManager.default.createFile(atPath: root.path + "/agent.log", contents: nil)
+            let logHandle = FileHandle(forWritingAtPath: root.path + "/agent.log")
+            process.standardOutput = logHandle
+            process.standardError = logHandle
             try process.run()
             for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath) { usleep(25_000) }
-            #expect(FileManager.default.fileExists(atPath: socketPath), "agent never opened its socket")
+            let log = (try? String(contentsOfFile: root.path + "/agent.log", encoding: .utf8)) ?? ""
+            #expect(FileManager.default.fileExists(atPath: socketPath), "agent never opened its socket: \(log)")
         }
 
+        /// SIGTERM to the agent. With a launcher the agent is the launcher's child: a launcher
+        /// started from a test thread inherits a mask that blocks SIGTERM, while the agent polls
+        /// for a pending SIGTERM and so stops either way (and the launcher exits with it).
         func stop() -> Int32 {
-            process.terminate()
+            let pids = usesLauncher ? childPIDs() : [process.processIdentifier]
+            for pid in pids { kill(pid, SIGTERM) }
             process.waitUntilExit()
             return process.terminationStatus
         }
 
-        deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        func childPIDs() -> [Int32] {
+            let pid = process.processIdentifier
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+
+        deinit { if process.isRunning { _ = stop() } }
 
         func enroll(_ user: String) throws {
             let credential = try #require(OTPCredential(factor: .totp, secret: AuthAgentTests.secret, parameters: .standard))
@@ -55,8 +76,14 @@ import Testing
         }
     }
 
+    /// The code for now, taken at least 3 s before the step ends, so that a test's few hundred
+    /// milliseconds never straddle a step boundary.
     static func currentCode() -> String {
-        let now = Int64(Date().timeIntervalSince1970)
+        var now = Int64(Date().timeIntervalSince1970)
+        if now % 30 >= 27 {
+            usleep(UInt32(30 - now % 30) * 1_000_000 + 100_000)
+            now = Int64(Date().timeIntervalSince1970)
+        }
         return OneTimePassword.format(OneTimePassword.totp(secret: secret, unixSeconds: now, parameters: .standard), digits: 6)
     }
 

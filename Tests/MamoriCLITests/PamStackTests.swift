@@ -66,6 +66,48 @@ import Testing
         #expect(locked.stderr.contains(Self.maxTries), "\(locked.stderr)")
     }
 
+    static let faketimeLibrary = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+    /// The agent's clock moved by libfaketime against the token's (the test's real clock):
+    /// one step of skew either way is accepted, two are refused.
+    @Test(arguments: [(-60, false), (-30, true), (30, true), (60, false)])
+    func clockSkewOfOneStepIsAcceptedAndTwoRefused(offset: Int, accepted: Bool) throws {
+        #expect(FileManager.default.fileExists(atPath: Self.faketimeLibrary), "libfaketime missing: run `make deps`")
+        // Preloaded straight into the Swift executable, libfaketime 0.9.10 loses its argv; preloaded
+        // into a `timeout` parent it works (and `timeout` forwards SIGTERM to the agent).
+        let agent = try AuthAgentTests.RunningAgent(environment: [
+            "LD_PRELOAD": Self.faketimeLibrary, "FAKETIME": offset > 0 ? "+\(offset)" : "\(offset)", "FAKETIME_NO_CACHE": "1",
+        ], launcher: [try Tool.find("timeout"), "300"])
+        try agent.enroll("tanaka")
+        let stack = try Stack(in: agent.root.path, options: "socket=\(agent.socketPath)")
+        let result = try stack.authenticate("tanaka", code: AuthAgentTests.currentCode())
+        #expect((result.status == 0) == accepted, "offset \(offset): \(result.stderr)")
+    }
+
+    /// Eight logins at once with the same right code: the first the agent sees is accepted, the
+    /// other seven are replays; the fifth failure locks the account and the last two are refused
+    /// as locked. Counts are exact because every attempt runs under the user's lock.
+    @Test func parallelLoginsAcceptOneCodeOnceAndCountExactly() throws {
+        let agent = try AuthAgentTests.RunningAgent()
+        try agent.enroll("tanaka")
+        let stack = try Stack(in: agent.root.path, options: "socket=\(agent.socketPath)")
+        let code = AuthAgentTests.currentCode()
+        let outcomes = LockedStrings()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            guard let result = try? stack.authenticate("tanaka", code: code) else { return outcomes.append("tool failed") }
+            if result.status == 0 { outcomes.append("success") }
+            else if result.stderr.contains(PamStackTests.maxTries) { outcomes.append("maxtries") }
+            else if result.stderr.contains(PamStackTests.authFailure) { outcomes.append("failure") }
+            else { outcomes.append("other: \(result.stderr)") }
+        }
+        let counts = Dictionary(outcomes.values.map { ($0, 1) }, uniquingKeysWith: +)
+        #expect(counts == ["success": 1, "failure": 5, "maxtries": 2], "\(outcomes.values)")
+        #expect(agent.stop() == 0)
+        let journal = try CLI.mamorictl("journal", "show", agent.root.path + "/var/lib/mamori/journal", "--format", "json")
+        #expect(journal.stdout.components(separatedBy: "\"auth.replay\"").count - 1 == 5)
+        #expect(journal.stdout.components(separatedBy: "\"auth.lockout\"").count - 1 == 3)
+    }
+
     @Test func stoppedAgentIsUnavailable() throws {
         let agent = try AuthAgentTests.RunningAgent()
         try agent.enroll("tanaka")
@@ -106,4 +148,12 @@ import Testing
         #expect(result.status != 0)
         #expect(result.stderr.contains("Error in service module"), "\(result.stderr)")
     }
+}
+
+/// Results gathered from concurrentPerform's threads; the lock makes the appends safe.
+final class LockedStrings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func append(_ item: String) { lock.lock(); items.append(item); lock.unlock() }
+    var values: [String] { lock.lock(); defer { lock.unlock() }; return items }
 }
