@@ -24,3 +24,32 @@ import Testing
         #expect(!undefined.stdout.contains("Foundation"), "Foundation symbols: \(undefined.stdout)")
     }
 }
+
+/// packaging/pam-configs/mamori, the pam-auth-update profile: the module goes in as `required`
+/// in the Additional auth block, which pam-auth-update writes after the Primary block (pam_unix).
+@Suite struct PamAuthUpdateProfileTests {
+    @Test func placesTheModuleAsRequiredAfterThePrimaryBlock() throws {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOfFile: packageRoot.appendingPathComponent("packaging/pam-configs/mamori").path, encoding: .utf8)
+        var fields: [String: [String]] = [:]
+        var current = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
+            if line.hasPrefix("\t") || line.hasPrefix(" ") {
+                fields[current, default: []].append(line.trimmingCharacters(in: .whitespaces))
+            } else if let colon = line.firstIndex(of: ":") {
+                current = String(line[..<colon])
+                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                fields[current] = value.isEmpty ? [] : [value]
+            }
+        }
+        #expect(fields["Auth-Type"] == ["Additional"])
+        #expect(fields["Default"] == ["yes"])
+        let auth = try #require(fields["Auth"])
+        #expect(auth.count == 1)
+        let words = auth.first?.split(whereSeparator: { $0 == "\t" || $0 == " " }).map(String.init) ?? []
+        #expect(words == ["required", "pam_mamori.so"])
+        // No sufficient/optional/[success=…] control: nothing may skip or soften the second factor.
+        #expect(!text.contains("sufficient") && !text.contains("optional") && !text.contains("success="))
+        #expect(fields.keys.allSatisfy { !$0.hasPrefix("Account") && !$0.hasPrefix("Password") && !$0.hasPrefix("Session") })
+    }
+}
