@@ -44,6 +44,13 @@ let package = Package(
             pkgConfig: "pam",
             providers: [.apt(["libpam0g-dev"])]
         ),
+        // Floor 1: libqrencode, for enrolment QR codes drawn in the terminal.
+        .systemLibrary(
+            name: "CQRencode",
+            path: "Sources/CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         // Floor 1: the PAM module. Only CPAM, MamoriAuthWire and the standard library: it runs
         // inside login, sshd, sudo and screen lockers.
         .target(
@@ -68,6 +75,7 @@ let package = Package(
             dependencies: [
                 "MamoriCore",
                 "MamoriAgent",
+                "CQRencode",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

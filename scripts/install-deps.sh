@@ -15,6 +15,7 @@ packages=(
   libpam-wrapper       # pam_wrapper: the real PAM stack in tests without touching /etc/pam.d
   pamtester            # drives that stack from the integration tests
   libfaketime          # clock skew between token and agent in those tests
+  libqrencode-dev      # QR codes for `mamorictl mfa enroll`
   binutils             # nm, for the module's exported-symbol check
 )
 

@@ -80,6 +80,10 @@ struct MFAEnroll: ParsableCommand {
         case .text:
             var lines = ["enrolled      \(user) (\(type.rawValue), \(algorithm.rawValue), \(digits) digits)", "otpauth URI   \(uri)",
                          "secret        \(Base32.encode(credential.secret))"]
+            if let symbol = QRSymbol(uri) {
+                lines.append("scan with an authenticator app:")
+                lines += symbol.render()
+            }
             if !codes.isEmpty {
                 lines.append("recovery codes (each works once; shown only now):")
                 lines += codes.map { "  " + $0 }

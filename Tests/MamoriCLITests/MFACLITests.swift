@@ -86,3 +86,60 @@ import Testing
         #expect(listed.stderr.contains("mode 0700"))
     }
 }
+
+/// The QR code `enroll` draws: read back from the half blocks into modules, it must be a QR
+/// symbol (a legal width and the three finder patterns) inside a light quiet zone.
+@Suite struct EnrolmentQRTests {
+    /// Dark modules from the drawing: ink is light, so a space or the unlit half of a block is dark.
+    static func modules(_ lines: [String]) -> [[Bool]] {
+        var rows: [[Bool]] = []
+        for line in lines {
+            var top: [Bool] = []
+            var bottom: [Bool] = []
+            for character in line {
+                top.append(character == " " || character == "▄")
+                bottom.append(character == " " || character == "▀")
+            }
+            rows.append(top)
+            rows.append(bottom)
+        }
+        return rows
+    }
+
+    static func isFinder(_ dark: [[Bool]], x: Int, y: Int) -> Bool {
+        for dy in 0..<7 {
+            for dx in 0..<7 {
+                let ring = dx == 0 || dy == 0 || dx == 6 || dy == 6
+                let core = (2...4).contains(dx) && (2...4).contains(dy)
+                guard y + dy < dark.count, x + dx < dark[y + dy].count, dark[y + dy][x + dx] == (ring || core) else { return false }
+            }
+        }
+        return true
+    }
+
+    @Test func textFormatDrawsAScannableSymbol() throws {
+        let root = try TemporaryDirectory("mamori-qr")
+        let result = try CLI.mamorictl("mfa", "enroll", "tanaka", "--root", root.path, "--recovery-codes", "0")
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let start = try #require(lines.firstIndex(of: "scan with an authenticator app:"))
+        let dark = Self.modules(Array(lines[(start + 1)...]))
+        let margin = 2
+        let width = (dark.first?.count ?? 0) - 2 * margin
+        #expect(width >= 21 && (width - 17) % 4 == 0, "width \(width)")
+        #expect(dark.prefix(margin).allSatisfy { !$0.contains(true) }, "quiet zone at the top")
+        #expect(Self.isFinder(dark, x: margin, y: margin))
+        #expect(Self.isFinder(dark, x: margin + width - 7, y: margin))
+        #expect(Self.isFinder(dark, x: margin, y: margin + width - 7))
+        #expect(!Self.isFinder(dark, x: margin + width - 7, y: margin + width - 7))
+    }
+
+    @Test(arguments: ["uri", "json"])
+    func machineFormatsHaveNoDrawing(format: String) throws {
+        let root = try TemporaryDirectory("mamori-qr")
+        let result = try CLI.mamorictl("mfa", "enroll", "tanaka", "--root", root.path, "--format", format)
+        #expect(result.status == 0)
+        #expect(!result.stdout.contains("█"))
+        #expect(result.stdout.split(separator: "\n").count == 1)
+    }
+}
