@@ -9,7 +9,7 @@ struct MFACommand: ParsableCommand {
             Records live in /var/lib/mamori/mfa (DIR/var/lib/mamori/mfa with --root), one root-only file
             per user, shared with the agent's verifier; every change is made under the user's lock.
             """,
-        subcommands: [MFAEnroll.self, MFAList.self, MFAReset.self, MFAUnlock.self]
+        subcommands: [MFAEnroll.self, MFAImportPSKC.self, MFAList.self, MFAReset.self, MFAUnlock.self]
     )
 }
 
