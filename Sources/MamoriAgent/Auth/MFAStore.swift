@@ -53,11 +53,14 @@ public struct MFAStore: Sendable {
         }
         try checkDirectory()
         let lock = try FileHandleFD(path: lockPath(user), flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
-        try Syscall.call("flock", path: lockPath(user)) { flock(lock.fd, LOCK_EX) }
-        let current = try read(user)
-        let (next, result) = try body(current)
-        if let next { try write(next) }
-        return result
+        // The lock is released when the descriptor closes, so its lifetime must cover the write.
+        return try withExtendedLifetime(lock) {
+            try Syscall.call("flock", path: lockPath(user)) { flock(lock.fd, LOCK_EX) }
+            let current = try read(user)
+            let (next, result) = try body(current)
+            if let next { try write(next) }
+            return result
+        }
     }
 
     /// Removes the user's enrolment under the user's lock; false when there was none.
