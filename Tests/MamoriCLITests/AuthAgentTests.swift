@@ -105,6 +105,24 @@ import Testing
         #expect(!journal.stdout.contains(code))
     }
 
+    /// Clients that connect and say nothing (or say half a frame) must not hold up a real login:
+    /// each connection has its own thread and time-out.
+    @Test func stalledClientsDoNotBlockOthers() throws {
+        let agent = try AuthAgentTests.RunningAgent()
+        try agent.enroll("tanaka")
+        var stalled: [SocketFD] = []
+        for index in 0..<4 {
+            let socket = try connectUnixSocket(path: agent.socketPath)
+            if index % 2 == 1 { try socket.writeAll([0, 0, 0, 40, 0x4D]) }
+            stalled.append(socket)
+        }
+        let start = Date()
+        #expect(try agent.ask(AuthRequest(user: "tanaka", service: "login", code: Self.currentCode())).status == .accepted)
+        #expect(Date().timeIntervalSince(start) < 1.0, "a real request waited behind stalled clients")
+        #expect(stalled.count == 4)
+        #expect(agent.stop() == 0)
+    }
+
     @Test func garbageIsDroppedAndTheAgentKeepsServing() throws {
         let agent = try RunningAgent()
         try agent.enroll("tanaka")
