@@ -3,7 +3,7 @@ SWIFT ?= swift
 PYTHON ?= /usr/bin/python3
 BUILD_DIR := build
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build pam test demo bench clean
 
 all: build
 
@@ -13,12 +13,20 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# Builds once, then runs every suite (unit, store, CLI, crash, the media guard's umockdev stage)
-# in one process, then the independent Python check of the journal test vectors, then the media
-# guard's kernel stage (root: loop devices, its own systemd-udevd).
-test: deps
+# The PAM module: the Swift standard library linked in statically (the terminal has no Swift
+# runtime) and a version script exporting only pam_sm_*. Checked by PamModuleArtifactTests.
+pam: deps
+	$(SWIFT) build -c release --product pam_mamori -Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
+		-Xlinker --version-script=$(CURDIR)/Sources/PamMamori/exports.map
+	mkdir -p $(BUILD_DIR)
+	install -m 0644 .build/release/libpam_mamori.so $(BUILD_DIR)/pam_mamori.so
+
+# Builds once, then runs every suite (unit, store, CLI, crash, PAM stack, the media guard's
+# umockdev stage) in one process, then the independent Python check of the journal test vectors,
+# then the media guard's kernel stage (root: loop devices, its own systemd-udevd).
+test: deps pam
 	$(SWIFT) build --build-tests
-	MAMORI_BIN_DIR=$(CURDIR)/.build/debug $(SWIFT) test --skip-build
+	MAMORI_BIN_DIR=$(CURDIR)/.build/debug MAMORI_PAM_MODULE=$(CURDIR)/$(BUILD_DIR)/pam_mamori.so $(SWIFT) test --skip-build
 	$(PYTHON) scripts/journal_vectors.py docs/journal-vectors.json
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug bash scripts/media-kernel-stage.sh
 

@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "mamorictl", targets: ["mamorictl"]),
         .executable(name: "mamori-agent", targets: ["mamori-agent"]),
         .library(name: "MamoriCore", targets: ["MamoriCore"]),
+        // `make pam` links this with -static-stdlib and a version script into build/pam_mamori.so.
+        .library(name: "pam_mamori", type: .dynamic, targets: ["PamMamori"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -36,12 +38,40 @@ let package = Package(
             pkgConfig: "libudev",
             providers: [.apt(["libudev-dev"])]
         ),
-        // Floor 1: the agent's adapters (files, locks, fsync, udev).
+        // Floor 0: the PAM-socket protocol; no dependencies at all, the module links it.
+        .target(
+            name: "MamoriAuthWire",
+            swiftSettings: swiftSettings
+        ),
+        // Floor 1: libpam through a system module map and static inline shims.
+        .systemLibrary(
+            name: "CPAM",
+            path: "Sources/CPAM",
+            pkgConfig: "pam",
+            providers: [.apt(["libpam0g-dev"])]
+        ),
+        // Floor 1: libqrencode, for enrolment QR codes drawn in the terminal.
+        .systemLibrary(
+            name: "CQRencode",
+            path: "Sources/CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+        // Floor 1: the PAM module. Only CPAM, MamoriAuthWire and the standard library: it runs
+        // inside login, sshd, sudo and screen lockers.
+        .target(
+            name: "PamMamori",
+            dependencies: ["CPAM", "MamoriAuthWire"],
+            exclude: ["exports.map"],
+            swiftSettings: swiftSettings
+        ),
+        // Floor 1: the agent's adapters (files, locks, fsync, udev, the second-factor service).
         .target(
             name: "MamoriAgent",
             dependencies: [
                 "MamoriCore",
                 "CUdev",
+                "MamoriAuthWire",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -52,6 +82,7 @@ let package = Package(
             dependencies: [
                 "MamoriCore",
                 "MamoriAgent",
+                "CQRencode",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -61,6 +92,7 @@ let package = Package(
             name: "mamori-agent",
             dependencies: [
                 "MamoriCore",
+                "MamoriAuthWire",
                 "MamoriAgent",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -82,14 +114,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MamoriAuthWireTests",
+            dependencies: ["MamoriAuthWire"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PamMamoriTests",
+            dependencies: ["PamMamori", "MamoriAuthWire"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MamoriAgentTests",
-            dependencies: ["MamoriAgent", "MamoriCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MamoriAgent", "MamoriCore", "MamoriAuthWire", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // Runs the built executables as a user would (exit codes, stdout, stderr).
         .testTarget(
             name: "MamoriCLITests",
-            dependencies: ["MamoriCore", "MamoriAgent", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MamoriCore", "MamoriAgent", "MamoriAuthWire", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
     ],

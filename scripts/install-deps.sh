@@ -20,6 +20,12 @@ packages=(
   fdisk                # sfdisk: partition tables on the kernel stage's loop devices
   e2fsprogs            # mkfs.ext4 for the kernel stage
   mount                # mount/umount for the kernel stage
+  libpam0g-dev         # PAM headers for CPAM (pam_mamori.so)
+  libpam-wrapper       # pam_wrapper: the real PAM stack in tests without touching /etc/pam.d
+  pamtester            # drives that stack from the integration tests
+  libfaketime          # clock skew between token and agent in those tests
+  libqrencode-dev      # QR codes for `mamorictl mfa enroll`
+  binutils             # nm, for the module's exported-symbol check
 )
 
 missing=()

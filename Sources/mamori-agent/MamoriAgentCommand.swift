@@ -13,7 +13,7 @@ struct MamoriAgentCommand: ParsableCommand {
         commandName: "mamori-agent",
         abstract: "The Mamori terminal agent.",
         version: MamoriVersion.current,
-        subcommands: [MediaCommand.self, MediaGuardCommand.self, DebugCommand.self]
+        subcommands: [RunCommand.self, MediaCommand.self, MediaGuardCommand.self, DebugCommand.self]
     )
 }
 

@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import MamoriAuthWire
+public import MamoriCore
+
+/// Who is on the other end of the socket, from SO_PEERCRED (the kernel's word, not the client's).
+public struct PeerCredentials: Sendable, Equatable {
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(pid: Int32, uid: UInt32, gid: UInt32) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+/// Where auth outcomes are recorded. The agent's JournalStore in production; a list in tests.
+public protocol AuthJournal: AnyObject {
+    func record(_ events: [(kind: String, payload: [String: JSONValue])], now: Timestamp) throws
+}
+
+extension JournalStore: AuthJournal {
+    public func record(_ events: [(kind: String, payload: [String: JSONValue])], now: Timestamp) throws {
+        _ = try append(events, now: now)
+    }
+}
+
+/// The agent's second-factor verifier: one request in, one response out, every outcome journalled
+/// (`auth.*`, with user, service, tty and rhost — never the code). Fails closed: a store or
+/// journal error answers `unavailable`, which the module turns into PAM_AUTHINFO_UNAVAIL.
+public final class AuthService {
+    public let store: MFAStore
+    public let rules: MFARules
+    let journal: any AuthJournal
+    let userName: (UInt32) -> String?
+
+    public init(store: MFAStore, rules: MFARules, journal: any AuthJournal,
+                userName: @escaping (UInt32) -> String? = AuthService.systemUserName) {
+        self.store = store
+        self.rules = rules
+        self.journal = journal
+        self.userName = userName
+    }
+
+    public func handle(_ request: AuthRequest, peer: PeerCredentials, now: Timestamp) -> AuthResponse {
+        let base = Self.basePayload(request, peer: peer)
+        let decision = decide(request, peer: peer, now: now)
+        let events = decision.events.map { event in
+            (kind: event.kind, payload: base.merging(event.payload) { _, new in new })
+        }
+        do {
+            try journal.record(events, now: now)
+        } catch {
+            return AuthResponse(status: .unavailable, message: "The second-factor service cannot record this login.")
+        }
+        return decision.response
+    }
+
+    struct Decision {
+        var response: AuthResponse
+        var events: [(kind: String, payload: [String: JSONValue])]
+    }
+
+    func decide(_ request: AuthRequest, peer: PeerCredentials, now: Timestamp) -> Decision {
+        guard MFAUserName.isValid(request.user) else {
+            return Decision(response: AuthResponse(status: .rejected, message: "Authentication failed."),
+                            events: [(AuthEventKind.failure, ["reason": .string("invalid user name")])])
+        }
+        if peer.uid != 0 && userName(peer.uid) != request.user {
+            return Decision(response: AuthResponse(status: .denied, message: "Not allowed to ask about another user."),
+                            events: [(AuthEventKind.denied, ["reason": .string("caller may only ask about its own user")])])
+        }
+        if rules.exemptAccounts.contains(request.user) {
+            return Decision(response: AuthResponse(status: .exempt), events: [(AuthEventKind.exempt, [:])])
+        }
+        return verify(request, now: now)
+    }
+
+    func verify(_ request: AuthRequest, now: Timestamp) -> Decision {
+        let policy = MFAPolicy(rules: rules)
+        let seconds = Self.unixSeconds(now)
+        let result: MFAAttempt?
+        do {
+            result = try store.update(request.user) { record -> (MFAUserRecord?, MFAAttempt?) in
+                guard var record else { return (nil, nil) }
+                let attempt = MFAVerifier.attempt(code: request.code, credential: record.credential, state: record.state,
+                                                  policy: policy, now: seconds)
+                let changed = attempt.state != record.state
+                record.state = attempt.state
+                return (changed ? record : nil, attempt)
+            }
+        } catch {
+            return Decision(response: AuthResponse(status: .unavailable, message: "The second-factor service is unavailable."),
+                            events: [(AuthEventKind.error, ["reason": .string(String(describing: error))])])
+        }
+        guard let result else {
+            return Decision(response: AuthResponse(status: .notEnrolled, message: "No second factor is enrolled for this account."),
+                            events: [(AuthEventKind.notEnrolled, [:])])
+        }
+        return Self.decision(for: result)
+    }
+
+    static func decision(for attempt: MFAAttempt) -> Decision {
+        var decision: Decision
+        switch attempt.outcome {
+        case .accepted(let step):
+            decision = Decision(response: AuthResponse(status: .accepted), events: [(AuthEventKind.success, ["step": .int(step)])])
+        case .recoveryAccepted(let remaining):
+            decision = Decision(response: AuthResponse(status: .accepted, message: "Recovery code accepted; \(remaining) left."),
+                                events: [(AuthEventKind.recovery, ["remaining": .int(Int64(remaining))])])
+        case .rejected(let failures):
+            decision = Decision(response: AuthResponse(status: .rejected, message: "Authentication failed."),
+                                events: [(AuthEventKind.failure, ["failures": .int(Int64(failures))])])
+        case .replayed(let failures):
+            decision = Decision(response: AuthResponse(status: .replayed, message: "This code was already used; wait for the next one."),
+                                events: [(AuthEventKind.replay, ["failures": .int(Int64(failures))])])
+        case .lockedOut(let until):
+            decision = Decision(response: AuthResponse(status: .lockedOut, message: "Too many failed attempts; the account is locked for now."),
+                                events: [(AuthEventKind.lockout, ["locked_until": .int(until), "refused": .bool(true)])])
+        }
+        if let until = attempt.lockoutStarted {
+            decision.events.append((AuthEventKind.lockout, [
+                "locked_until": .int(until), "failures": .int(Int64(attempt.state.consecutiveFailures)), "refused": .bool(false),
+            ]))
+        }
+        return decision
+    }
+
+    static func basePayload(_ request: AuthRequest, peer: PeerCredentials) -> [String: JSONValue] {
+        ["user": .string(request.user), "service": .string(request.service), "tty": .string(request.tty),
+         "rhost": .string(request.rhost), "peer_uid": .int(Int64(peer.uid)), "peer_pid": .int(Int64(peer.pid))]
+    }
+
+    static func unixSeconds(_ time: Timestamp) -> Int64 {
+        let micros = time.microsecondsSinceEpoch
+        return micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+    }
+
+    /// getpwuid_r: the login name of `uid`, or nil.
+    public static func systemUserName(_ uid: UInt32) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        // The entry's strings point into the buffer, so they are read while it is pinned.
+        return buffer.withUnsafeMutableBufferPointer { raw -> String? in
+            var entry = passwd()
+            var result: UnsafeMutablePointer<passwd>?
+            guard let base = raw.baseAddress, getpwuid_r(uid_t(uid), &entry, base, raw.count, &result) == 0, result != nil,
+                  let name = entry.pw_name else { return nil }
+            return String(cString: name)
+        }
+    }
+}
+
+/// The journal kinds of second-factor outcomes.
+public enum AuthEventKind {
+    public static let success = "auth.success"
+    public static let failure = "auth.failure"
+    public static let replay = "auth.replay"
+    public static let lockout = "auth.lockout"
+    public static let recovery = "auth.recovery"
+    public static let denied = "auth.denied"
+    public static let exempt = "auth.exempt"
+    public static let notEnrolled = "auth.not_enrolled"
+    public static let error = "auth.error"
+}

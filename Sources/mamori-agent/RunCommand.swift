@@ -1,0 +1,79 @@
+import ArgumentParser
+import Crypto
+import MamoriAgent
+import MamoriCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the agent's services until SIGTERM or SIGINT. For now the only service is `auth`, the
+/// second-factor verifier behind the PAM module's socket.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the agent's services until SIGTERM."
+    )
+
+    enum ServiceName: String, CaseIterable, ExpressibleByArgument {
+        case auth
+    }
+
+    @Option(help: "Put every path under this directory (tests and demos); the journal is created if missing.")
+    var root: String?
+
+    @Option(help: "Run only these services (\(ServiceName.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var only: [ServiceName] = ServiceName.allCases
+
+    func run() throws {
+        var signals = StopSignals()
+        let layout = AgentLayout(root: root ?? "")
+        let journal = try openJournal(layout)
+        let store = MFAStore(directory: layout.mfaDirectory)
+        try store.prepare()
+        try FileSystem.makeDirectory(layout.runDirectory, mode: 0o755)
+        let service = AuthService(store: store, rules: .default, journal: journal)
+        let listener = try UnixListener(path: layout.socketPath)
+        let server = AuthSocketServer(listener: listener, service: service, now: Self.now)
+        writeLine("mamori-agent: auth listening on \(layout.socketPath)")
+        try server.run { signals.received() }
+        try journal.close(now: Self.now())
+        writeLine("mamori-agent: stopped")
+    }
+
+    func openJournal(_ layout: AgentLayout) throws -> JournalStore {
+        let paths = JournalPaths(journalDirectory: layout.journalDirectory, keyDirectory: layout.keyDirectory)
+        if FileSystem.exists(paths.epochKeyPath) || root == nil {
+            return try JournalStore.open(paths: paths, now: Self.now())
+        }
+        // Test and demo roots only: a fresh journal, with its verification material beside the keys.
+        let k0 = EpochKey.generateK0()
+        let hostKey = Curve25519.Signing.PrivateKey()
+        let store = try JournalStore.create(paths: paths, host: "mamori-test-host", k0: k0, hostKey: hostKey, now: Self.now())
+        try FileSystem.writeFileAtomically(layout.keyDirectory + "/k0", Array((Hex.encode(k0.keyBytes) + "\n").utf8))
+        try HostKeyFile.writePublic(hostKey.publicKey, to: layout.keyDirectory + "/host.pub")
+        return store
+    }
+
+    static func now() -> Timestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Timestamp(microsecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000)
+    }
+
+    func writeLine(_ text: String) {
+        let bytes = Array((text + "\n").utf8)
+        bytes.withUnsafeBytes { raw in _ = write(1, raw.baseAddress, raw.count) }
+    }
+}
+
+/// Where the agent keeps things; every path is under `root` ("" in production).
+struct AgentLayout {
+    var root: String
+    var stateDirectory: String { root + "/var/lib/mamori" }
+    var mfaDirectory: String { stateDirectory + "/mfa" }
+    var journalDirectory: String { stateDirectory + "/journal" }
+    var keyDirectory: String { stateDirectory + "/keys" }
+    var runDirectory: String { root + "/run/mamori" }
+    var socketPath: String { runDirectory + "/pam.sock" }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import MamoriAgent
+import MamoriCore
+
+struct MFAImportPSKC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-pskc",
+        abstract: "Enrol OATH hardware tokens from a plain PSKC file (RFC 6030).",
+        discussion: """
+            Each key is given to the user named by --user SERIAL=USER, or else by its <UserId> when that
+            is a valid user name. Nothing is written unless every key in the file maps to a user who is
+            not yet enrolled (or --force). Encrypted PSKC files are refused for now.
+            """
+    )
+
+    @Argument(help: "The PSKC file.")
+    var file: String
+
+    @OptionGroup var location: MFARootOption
+
+    @Option(name: .customLong("user"), help: "SERIAL=USER: enrol the token with this serial number for USER (repeatable).")
+    var assignments: [String] = []
+
+    @Flag(help: "Replace existing enrolments.")
+    var force = false
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: file) else { throw InputError("cannot read \(file)") }
+        let keys = try PSKCDocument.keys(from: data)
+        let owners = try assignedUsers(keys)
+        let store = location.store
+        try store.prepare()
+        for (key, user) in zip(keys, owners) where !force {
+            if try store.read(user) != nil { throw InputError("\(user) is already enrolled (token \(key.serial)); use --force to replace") }
+        }
+        for (key, user) in zip(keys, owners) {
+            try store.update(user) { _ -> (MFAUserRecord?, Void) in
+                (MFAUserRecord(user: user, credential: key.credential, state: MFAUserState(hotpCounter: key.counter)), ())
+            }
+            print("enrolled      \(user) (\(key.credential.factor.rawValue) token \(key.serial.isEmpty ? "without serial" : key.serial))")
+        }
+    }
+
+    func assignedUsers(_ keys: [PSKCKey]) throws -> [String] {
+        var bySerial: [String: String] = [:]
+        for assignment in assignments {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, MFAUserName.isValid(parts[1]) else { throw InputError("--user \(assignment): expected SERIAL=USER") }
+            bySerial[parts[0]] = parts[1]
+        }
+        let users = try keys.map { key -> String in
+            if let user = bySerial[key.serial] { return user }
+            if let userId = key.userId, MFAUserName.isValid(userId) { return userId }
+            throw InputError("token \(key.serial.isEmpty ? "without serial" : key.serial) has no user: pass --user \(key.serial)=USER")
+        }
+        guard Set(users).count == users.count else { throw InputError("two tokens map to the same user") }
+        return users
+    }
+}
