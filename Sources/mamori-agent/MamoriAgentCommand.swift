@@ -51,11 +51,11 @@ struct AppendLoop: ParsableCommand {
             // Test-only: the verification material goes next to the writer's keys.
             let k0 = EpochKey.generateK0()
             let hostKey = Curve25519.Signing.PrivateKey()
-            store = try JournalStore.create(paths: paths, host: "torture-host", k0: k0, hostKey: hostKey, now: now(), options: options)
+            store = try JournalStore.create(paths: paths, host: "torture-host", k0: k0, hostKey: hostKey, now: SystemClock.now(), options: options)
             try FileSystem.writeFileAtomically(keys + "/k0", Array((Hex.encode(k0.keyBytes) + "\n").utf8))
             try HostKeyFile.writePublic(hostKey.publicKey, to: keys + "/host.pub")
         } else {
-            store = try JournalStore.open(paths: paths, now: now(), options: options)
+            store = try JournalStore.open(paths: paths, now: SystemClock.now(), options: options)
         }
         if let recovery = store.recovery {
             writeOut("recovered \(recovery.cutBytes) \(recovery.cutLines)\n")
@@ -65,27 +65,14 @@ struct AppendLoop: ParsableCommand {
             let events = (0..<batch).map { index in
                 (kind: "agent.test", payload: ["n": JSONValue.int(Int64(written + index))])
             }
-            let receipts = try store.append(events, now: now())
+            let receipts = try store.append(events, now: SystemClock.now())
             for receipt in receipts { writeOut("ack \(receipt.seq) \(receipt.hash.hex)\n") }
             written += batch
         }
     }
 
-    private func now() -> Timestamp {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Timestamp(microsecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000)
-    }
 
     private func writeOut(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let result = write(1, raw.baseAddress! + offset, raw.count - offset)
-                if result < 0 { if errno == EINTR { continue }; return }
-                offset += result
-            }
-        }
+        StandardStream.output(text)
     }
 }

@@ -55,15 +55,10 @@ struct RunCommand: ParsableCommand {
         return store
     }
 
-    static func now() -> Timestamp {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Timestamp(microsecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000)
-    }
+    static func now() -> Timestamp { SystemClock.now() }
 
     func writeLine(_ text: String) {
-        let bytes = Array((text + "\n").utf8)
-        bytes.withUnsafeBytes { raw in _ = write(1, raw.baseAddress, raw.count) }
+        StandardStream.output(text + "\n")
     }
 }
 

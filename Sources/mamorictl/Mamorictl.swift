@@ -1,4 +1,5 @@
 import ArgumentParser
+import MamoriAgent
 import MamoriCore
 
 #if canImport(Glibc)
@@ -37,15 +38,7 @@ enum Output {
 
     /// Diagnostics go to file descriptor 2 directly (the C `stderr` global is not concurrency-safe).
     static func standardError(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(2, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 { if errno == EINTR { continue }; return }
-                offset += written
-            }
-        }
+        StandardStream.error(text)
     }
 }
 

@@ -13,29 +13,8 @@ enum Tool {
 
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:], stdin: String = "",
                     sourceLocation: SourceLocation = #_sourceLocation) throws -> CLIResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try find(name, sourceLocation: sourceLocation))
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let outPipe = Pipe()
-        let errPipe = Pipe()
-        let inPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        process.standardInput = inPipe
-        try process.run()
-        inPipe.fileHandleForWriting.write(Data(stdin.utf8))
-        try inPipe.fileHandleForWriting.close()
-        let errorData = LockedData()
-        let reader = Thread { errorData.set(errPipe.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errorData.isSet { usleep(1000) }
-        return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errorData.get(), as: UTF8.self))
+        try CLI.runExecutable(try find(name, sourceLocation: sourceLocation), arguments, environment: environment,
+                              stdin: Data(stdin.utf8))
     }
 }
 
