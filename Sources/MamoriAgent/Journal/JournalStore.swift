@@ -283,9 +283,9 @@ public final class JournalStore {
     @discardableResult
     public func checkpoint(reason: CheckpointReason, now: Timestamp) throws -> JournalReceipt {
         if reason == .epochEnd {
-            let receipt = JournalReceipt(seq: sealer.nextSeq, hash: .zero)
+            let seq = sealer.nextSeq
             try closeEpoch(now: now)
-            return JournalReceipt(seq: receipt.seq, hash: sealer.head)
+            return JournalReceipt(seq: seq, hash: sealer.head)
         }
         let sealed = sealer.checkpoint(reason: reason, time: now)
         try write(sealed.line + [0x0A], firstSeq: sealed.seq)

@@ -66,8 +66,8 @@ public struct JournalVerificationReport: Sendable {
     /// The epoch of the last record.
     public var lastEpoch: UInt64 = 0
     public var checkpoints: UInt64 = 0
-    /// The last checkpoint whose signature verified: (its seq, the number of records it covers).
-    public var lastCheckpoint: (seq: UInt64, covers: UInt64)?
+    /// Seq of the last checkpoint whose signature verified (it covers every record before it).
+    public var lastCheckpointSeq: UInt64?
     public var failure: JournalFailure?
 
     public var isValid: Bool { failure == nil }
@@ -126,16 +126,20 @@ public struct JournalVerifier {
                 return false
             }
             if parsed.isCheckpoint {
-                switch checkCheckpoint(parsed, line: line.bytes, host: nil) {
+                switch checkCheckpoint(parsed, line: line.bytes) {
                 case .failure(let reason):
                     report.failure = JournalFailure(kind: .badSignature, seq: parsed.seq, location: line.location, detail: reason.description)
                     return false
                 case .success(let endsEpoch):
                     report.checkpoints += 1
-                    report.lastCheckpoint = (parsed.seq, parsed.seq)
+                    report.lastCheckpointSeq = parsed.seq
                     if endsEpoch {
                         state.epoch += 1
-                        guard let next = keys.key(for: state.epoch) else { return false }
+                        guard let next = keys.key(for: state.epoch) else {
+                            report.failure = JournalFailure(kind: .wrongEpochKey, seq: parsed.seq, location: line.location,
+                                                            detail: "more epochs than a verifier derives (over a million)")
+                            return false
+                        }
                         currentKey = next
                     }
                 }
@@ -178,7 +182,7 @@ public struct JournalVerifier {
     }
 
     /// Checks a checkpoint record's commitment and signature. Returns whether it ends the epoch.
-    private func checkCheckpoint(_ parsed: ParsedJournalLine, line: UnsafeBufferPointer<UInt8>, host: String?) -> Result<Bool, CheckpointError> {
+    private func checkCheckpoint(_ parsed: ParsedJournalLine, line: UnsafeBufferPointer<UInt8>) -> Result<Bool, CheckpointError> {
         let payloadBytes = UnsafeBufferPointer(rebasing: line[parsed.payloadRange])
         guard let payload = try? JSONValue.parse(payloadBytes), let hostValue = try? hostOf(line) else {
             return .failure(CheckpointError("checkpoint payload does not parse"))
