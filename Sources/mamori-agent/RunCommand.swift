@@ -25,6 +25,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Run only these services (\(ServiceName.allCases.map(\.rawValue).joined(separator: ", "))).")
     var only: [ServiceName] = ServiceName.allCases
 
+    @Option(name: .customLong("client-timeout-ms"), help: .hidden)
+    var clientTimeoutMilliseconds: Int = 2000
+
+    func validate() throws {
+        guard (100...600_000).contains(clientTimeoutMilliseconds) else {
+            throw ValidationError("--client-timeout-ms must be between 100 and 600000")
+        }
+    }
+
     func run() throws {
         var signals = StopSignals()
         let layout = AgentLayout(root: root ?? "")
@@ -35,6 +44,7 @@ struct RunCommand: ParsableCommand {
         let service = AuthService(store: store, rules: .default, journal: journal)
         let listener = try UnixListener(path: layout.socketPath)
         let server = AuthSocketServer(listener: listener, service: service, now: Self.now)
+        server.clientTimeoutMilliseconds = clientTimeoutMilliseconds
         writeLine("mamori-agent: auth listening on \(layout.socketPath)")
         try server.run { signals.received() }
         try journal.close(now: Self.now())
