@@ -84,6 +84,8 @@ let package = Package(
                 "MamoriAgent",
                 "CQRencode",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // AES-CBC and PBKDF2 for password-protected PSKC files (RFC 6030 section 6.2).
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -26,6 +26,11 @@ packages=(
   libfaketime          # clock skew between token and agent in those tests
   libqrencode-dev      # QR codes for `mamorictl mfa enroll`
   binutils             # nm, for the module's exported-symbol check
+  gcc                  # C harnesses: the PAM benchmark and the module's valgrind load/unload cycle
+  libc6-dev            # their C headers
+  valgrind             # memcheck over the module's load/unload cycle (make test)
+  libpam-oath          # pam_oath, compared in the second-factor benchmark (make bench)
+  libpam-google-authenticator  # pam_google_authenticator, compared in the same benchmark
 )
 
 missing=()

@@ -41,7 +41,8 @@ struct RunCommand: ParsableCommand {
         let store = MFAStore(directory: layout.mfaDirectory)
         try store.prepare()
         try FileSystem.makeDirectory(layout.runDirectory, mode: 0o755)
-        let service = AuthService(store: store, rules: .default, journal: journal)
+        let rules = try loadRules(layout, journal: journal)
+        let service = AuthService(store: store, rules: rules, journal: journal)
         let listener = try UnixListener(path: layout.socketPath)
         let server = AuthSocketServer(listener: listener, service: service, now: Self.now)
         server.clientTimeoutMilliseconds = clientTimeoutMilliseconds
@@ -49,6 +50,18 @@ struct RunCommand: ParsableCommand {
         try server.run { signals.received() }
         try journal.close(now: Self.now())
         writeLine("mamori-agent: stopped")
+    }
+
+    /// The installed profile's second-factor rules, or the safe defaults; journalled either way.
+    func loadRules(_ layout: AgentLayout, journal: JournalStore) throws -> MFARules {
+        let load = MFARulesLoader.load(path: layout.profilePath, now: Self.now())
+        if let problem = load.problem {
+            AgentOutput.error("auth: no usable profile, the default second-factor rules apply: \(problem)")
+        } else {
+            writeLine("mamori-agent: auth rules from profile \(load.profileName ?? "")")
+        }
+        try journal.record([load.journalEvent], now: Self.now())
+        return load.rules
     }
 
     func openJournal(_ layout: AgentLayout) throws -> JournalStore {
@@ -79,6 +92,7 @@ struct AgentLayout {
     var mfaDirectory: String { stateDirectory + "/mfa" }
     var journalDirectory: String { stateDirectory + "/journal" }
     var keyDirectory: String { stateDirectory + "/keys" }
+    var profilePath: String { root + InstalledProfile.defaultPath }
     var runDirectory: String { root + "/run/mamori" }
     var socketPath: String { runDirectory + "/pam.sock" }
 }

@@ -10,12 +10,14 @@ struct PSKCKey {
     var counter: UInt64
 }
 
-/// Reads plain (unencrypted) PSKC key containers. Strict: an unknown algorithm, a non-decimal
-/// response format, an encrypted or missing secret rejects the whole file, naming the key.
+/// Reads PSKC key containers, plain or password-protected (RFC 6030 section 6.2). Strict: an unknown
+/// algorithm, a non-decimal response format, a missing secret, or an encrypted secret whose MAC does
+/// not match rejects the whole file, naming the key.
 enum PSKCDocument {
     static let namespace = "urn:ietf:params:xml:ns:keyprov:pskc"
 
-    static func keys(from data: Data) throws -> [PSKCKey] {
+    /// `password` is asked for (called at most once) only when the file is password-protected.
+    static func keys(from data: Data, password: () throws -> [UInt8]) throws -> [PSKCKey] {
         let document: XMLDocument
         do {
             document = try XMLDocument(data: data)
@@ -25,12 +27,13 @@ enum PSKCDocument {
         guard let root = document.rootElement(), root.localName == "KeyContainer", root.uri == namespace else {
             throw InputError("not a PSKC KeyContainer (RFC 6030)")
         }
-        if !root.elements(forLocalName: "EncryptionKey", uri: namespace).isEmpty {
-            throw InputError("password- or key-protected PSKC files are not supported yet; export the seeds unencrypted")
-        }
         let packages = root.elements(forLocalName: "KeyPackage", uri: namespace)
         guard !packages.isEmpty else { throw InputError("the PSKC file holds no KeyPackage") }
-        return try packages.enumerated().map { index, package in try key(package, index: index) }
+        var protection: PSKCPasswordProtection?
+        if !root.elements(forLocalName: "EncryptionKey", uri: namespace).isEmpty {
+            protection = try PSKCPasswordProtection(container: root, password: try password())
+        }
+        return try packages.enumerated().map { index, package in try key(package, index: index, protection: protection) }
     }
 
     static func child(_ element: XMLElement?, _ path: String...) -> XMLElement? {
@@ -45,7 +48,7 @@ enum PSKCDocument {
         element?.attributes?.first { $0.name == name || $0.localName == name }?.stringValue
     }
 
-    static func key(_ package: XMLElement, index: Int) throws -> PSKCKey {
+    static func key(_ package: XMLElement, index: Int, protection: PSKCPasswordProtection?) throws -> PSKCKey {
         let serial = child(package, "DeviceInfo", "SerialNo")?.stringValue ?? ""
         let name = serial.isEmpty ? "KeyPackage \(index + 1)" : "key with serial \(serial)"
         guard let key = child(package, "Key"), let algorithmURI = attribute(key, "Algorithm") else {
@@ -58,7 +61,7 @@ enum PSKCDocument {
         default: throw InputError("\(name): algorithm \(algorithmURI) is not HOTP or TOTP")
         }
         let parameters = try self.parameters(key, name: name)
-        let secret = try self.secret(key, name: name)
+        let secret = try self.secret(key, name: name, protection: protection)
         guard let credential = OTPCredential(factor: factor, secret: secret, parameters: parameters) else {
             throw InputError("\(name): the secret must be \(OneTimePassword.secretByteRange.lowerBound)–\(OneTimePassword.secretByteRange.upperBound) bytes")
         }
@@ -90,10 +93,11 @@ enum PSKCDocument {
         return parameters
     }
 
-    static func secret(_ key: XMLElement, name: String) throws -> [UInt8] {
+    static func secret(_ key: XMLElement, name: String, protection: PSKCPasswordProtection?) throws -> [UInt8] {
         let secret = child(key, "Data", "Secret")
-        if child(secret, "EncryptedValue") != nil {
-            throw InputError("\(name): the secret is encrypted; protected PSKC files are not supported yet")
+        if let secret, child(secret, "EncryptedValue") != nil {
+            guard let protection else { throw InputError("\(name): the secret is encrypted but the file has no EncryptionKey") }
+            return try protection.decryptSecret(secret, name: name)
         }
         guard let text = child(secret, "PlainValue")?.stringValue,
               let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {

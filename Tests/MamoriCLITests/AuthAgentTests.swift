@@ -19,9 +19,11 @@ import Testing
         var mfaDirectory: String { root.path + "/var/lib/mamori/mfa" }
 
         /// `launcher` runs the agent through another program (e.g. `timeout`), which then gets the
-        /// environment first.
-        init(environment: [String: String] = [:], launcher: [String] = [], extraArguments: [String] = []) throws {
+        /// environment first. `profile` is installed as the agent's current profile (with `mode`).
+        init(environment: [String: String] = [:], launcher: [String] = [], extraArguments: [String] = [],
+             profile: String? = nil, profileMode: Int = 0o644) throws {
             root = try TemporaryDirectory("mamori-agent")
+            if let profile { try Self.install(profile, mode: profileMode, under: root.path) }
             let agent = CLI.binDirectory + "/mamori-agent"
             let arguments = ["run", "--root", root.path, "--only", "auth"] + extraArguments
             usesLauncher = !launcher.isEmpty
@@ -37,6 +39,13 @@ import Testing
             for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath) { usleep(25_000) }
             let log = (try? String(contentsOfFile: root.path + "/agent.log", encoding: .utf8)) ?? ""
             #expect(FileManager.default.fileExists(atPath: socketPath), "agent never opened its socket: \(log)")
+        }
+
+        static func install(_ profile: String, mode: Int, under root: String) throws {
+            let path = root + "/var/lib/mamori/profile/current.yaml"
+            try FileManager.default.createDirectory(atPath: root + "/var/lib/mamori/profile", withIntermediateDirectories: true)
+            try profile.write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
         }
 
         /// SIGTERM to the agent. With a launcher the agent is the launcher's child: a launcher

@@ -54,7 +54,7 @@ import Testing
         (container(package(serial: "1")), "no user"),
         (container(package(algorithm: "urn:ietf:params:xml:ns:keyprov:pskc:ocra")), "not HOTP or TOTP"),
         (container(package(secret: "<EncryptedValue/>")), "encrypted"),
-        (container(package(), extra: "<EncryptionKey/>"), "not supported yet"),
+        (container(package(), extra: "<EncryptionKey/>"), "is password-protected: pass --password-file"),
         (container(package(secret: "<PlainValue>MTIz</PlainValue>")), "the secret must be"),
         ("<KeyContainer/>", "not a PSKC KeyContainer"),
         ("not xml", "not a PSKC KeyContainer"),

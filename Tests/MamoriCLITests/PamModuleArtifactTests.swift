@@ -55,9 +55,13 @@ import Testing
 }
 
 /// Login programs load and unload PAM modules for every session. The module carries its own
-/// static Swift runtime, so it must survive many dlopen/dlclose cycles, really unload, fail closed
-/// on a NULL handle, and not grow the host: bound 2 MB of RSS over 300 cycles after 20 of warm-up
-/// (measured about 0.5 MB). A separate python3 process keeps other tests' memory out of the figure.
+/// static Swift runtime, which allocates global state at load that it never frees (about 1.7 KB
+/// per unload, found with valgrind), so the module is linked `-z nodelete`: dlclose leaves it
+/// loaded and the next dlopen reuses it. It must survive many dlopen/dlclose cycles, fail closed on
+/// a NULL handle, and not grow the host: bound 1 MB of RSS over 300 cycles after 20 of warm-up
+/// (measured about 0.23 MB, as much as python3 alone grows loading libpam the same way). A separate
+/// python3 process keeps other tests' memory out of the figure; scripts/pam-valgrind.sh (make
+/// test) does the exact check through the real libpam with memcheck.
 @Suite struct PamModuleLoadLoopTests {
     static let script = """
         import ctypes, _ctypes, sys
@@ -84,7 +88,9 @@ import Testing
         guard fields.count == 4, let growth = Int(fields[2]) else { return }
         #expect(fields[0] == "0", "pam_sm_setcred → PAM_SUCCESS")
         #expect(fields[1] == "3", "pam_sm_authenticate(NULL) → PAM_SERVICE_ERR")
-        #expect(growth < 2048, "RSS grew \(growth) KB over 300 load/unload cycles")
-        #expect(fields[3] == "False", "the module stayed mapped after dlclose")
+        #expect(growth < 1024, "RSS grew \(growth) KB over 300 load/unload cycles")
+        #expect(fields[3] == "True", "the module was unmapped by dlclose: is it still linked -z nodelete?")
+        let dynamic = try Tool.run("readelf", ["-d", module])
+        #expect(dynamic.stdout.contains("NODELETE"), "FLAGS_1 lacks NODELETE: \(dynamic.stdout)")
     }
 }

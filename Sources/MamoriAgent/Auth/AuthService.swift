@@ -164,4 +164,6 @@ public enum AuthEventKind {
     public static let exempt = "auth.exempt"
     public static let notEnrolled = "auth.not_enrolled"
     public static let error = "auth.error"
+    /// The rules the verifier started with: from the installed profile, or the defaults and why.
+    public static let rules = "auth.rules"
 }
