@@ -30,7 +30,7 @@ source "$ROOT/scripts/pam/agent.sh"
 pam_scratch pam-valgrind
 
 cc -g -O1 -Wall -Wextra -Werror -o "$WORK/cycle" "$ROOT/scripts/pam/pam_dlopen_cycle.c" -lpam -ldl
-pam_start_agent "$BIN"
+pam_start_agent "$BIN" "$WORK"
 echo "auth required $MODULE socket=$AGENT_SOCKET" >"$WORK/pam.d/mamori-valgrind"
 
 definitely_lost() { # cycles -> bytes definitely lost

@@ -1,23 +1,30 @@
-# Sourced by scripts/pam-bench.sh and scripts/pam-valgrind.sh (which define fail): a scratch
-# directory and a `mamori-agent run --only auth` rooted in it, both removed on exit.
-# Usage: pam_scratch NAME; pam_start_agent BIN (sets AGENT_SOCKET).
+# Sourced by scripts/pam-bench.sh and scripts/pam-valgrind.sh (which define fail): scratch
+# directories and `mamori-agent run --only auth` processes rooted in them, all removed on exit.
+# Usage: pam_scratch NAME (sets WORK); pam_scratch_in PARENT NAME (sets SCRATCH, another scratch
+# directory); pam_start_agent BIN ROOTDIR (sets AGENT_SOCKET).
 pam_scratch() {
   WORK="$(mktemp -d "/tmp/mamori-$1-XXXXXX")"
-  AGENT_PID=""
+  SCRATCH_DIRS=("$WORK")
+  AGENT_PIDS=()
   trap pam_cleanup EXIT
+}
+
+pam_scratch_in() {
+  SCRATCH="$(mktemp -d "$1/mamori-$2-XXXXXX")"
+  SCRATCH_DIRS+=("$SCRATCH")
 }
 
 pam_cleanup() {
   set +e
-  if [ -n "$AGENT_PID" ]; then kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; fi
-  rm -rf "$WORK"
+  for pid in "${AGENT_PIDS[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null; done
+  rm -rf "${SCRATCH_DIRS[@]}"
 }
 
 pam_start_agent() {
-  "$1/mamori-agent" run --root "$WORK/agent" --only auth >"$WORK/agent.log" 2>&1 &
-  AGENT_PID=$!
-  AGENT_SOCKET="$WORK/agent/run/mamori/pam.sock"
+  "$1/mamori-agent" run --root "$2/agent" --only auth >"$2/agent.log" 2>&1 &
+  AGENT_PIDS+=($!)
+  AGENT_SOCKET="$2/agent/run/mamori/pam.sock"
   for _ in $(seq 400); do [ -S "$AGENT_SOCKET" ] && break; sleep 0.05; done
-  [ -S "$AGENT_SOCKET" ] || fail "the agent did not start: $(cat "$WORK/agent.log")"
-  mkdir -p "$WORK/pam.d"
+  [ -S "$AGENT_SOCKET" ] || fail "the agent did not start: $(cat "$2/agent.log")"
+  mkdir -p "$2/pam.d"
 }
