@@ -9,7 +9,8 @@
 #   pam_google_authenticator.so (Debian libpam-google-authenticator) with a root-owned secret file.
 # All three hold the same HOTP token (RFC 4226, a fresh random secret) and every attempt presents
 # the token's next code, so every attempt is a real acceptance that must advance and persist the
-# counter (each module's replay protection). Prints a Markdown section on stdout.
+# counter (each module's replay protection). Runs once with every module's state on the root file
+# system and once on tmpfs. Prints a Markdown section on stdout.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
