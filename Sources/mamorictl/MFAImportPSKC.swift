@@ -63,7 +63,10 @@ struct MFAImportPSKC: ParsableCommand {
         guard isatty(STDIN_FILENO) == 1, let typed = getpass("PSKC file password: ") else {
             throw InputError("\(file) is password-protected: pass --password-file FILE")
         }
-        return Array(String(cString: typed).utf8)
+        let password = Array(String(cString: typed).utf8)
+        // getpass returns a static buffer: clear it so the password does not linger there.
+        memset(typed, 0, strlen(typed))
+        return password
     }
 
     func assignedUsers(_ keys: [PSKCKey]) throws -> [String] {
