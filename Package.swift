@@ -179,6 +179,16 @@ let package = Package(
             dependencies: ["MamoriAgent", "MamoriCore", "MamoriAuthWire", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        // The collector's storage (on SQLite and on a real PostgreSQL server), ingest and HTTP API.
+        .testTarget(
+            name: "MamoriCollectorTests",
+            dependencies: [
+                "MamoriCore", "MamoriCollector", "MamoriClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Runs the built executables as a user would (exit codes, stdout, stderr).
         .testTarget(
             name: "MamoriCLITests",
