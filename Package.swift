@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Floor 0: pure Swift. No sockets, no files, no clocks.
@@ -102,6 +103,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -132,6 +134,7 @@ let package = Package(
             name: "mamorictl",
             dependencies: [
                 "MamoriCore",
+                "MamoriClient",
                 "MamoriAgent",
                 "CQRencode",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -145,6 +148,17 @@ let package = Package(
                 "MamoriCore",
                 "MamoriAuthWire",
                 "MamoriAgent",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // For benchmarks and tests, not packaged: enrols simulated terminals and streams real journals.
+        .executableTarget(
+            name: "mamori-loadgen",
+            dependencies: [
+                "MamoriCore",
+                "MamoriClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
