@@ -6,7 +6,8 @@
 #   pg-test-server.sh url [DIR]       print the URL of the cluster running in DIR
 #   pg-test-server.sh stop [DIR]      stop it and delete DIR
 #   pg-test-server.sh run -- CMD...   start one in a fresh directory, run CMD with
-#                                     MAMORI_TEST_POSTGRES_URL and MAMORI_REQUIRE_POSTGRES=1 in its
+#                                     MAMORI_TEST_POSTGRES_URL, MAMORI_TEST_POSTGRES_SOCKET_DIR and
+#                                     MAMORI_REQUIRE_POSTGRES=1 in its
 #                                     environment, stop the server whatever CMD did, exit with CMD's status
 #
 # DIR defaults to $MAMORI_PG_DIR or /tmp/mamori-pg-test. The server listens on 127.0.0.1 at a free
@@ -83,7 +84,7 @@ run() {
   url="$(start "$RUN_DIR")" || exit 1
   echo "pg-test-server: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') at ${url%%:*}://mamori:***@${url#*@}"
   set +e
-  MAMORI_TEST_POSTGRES_URL="$url" MAMORI_REQUIRE_POSTGRES=1 "$@"
+  MAMORI_TEST_POSTGRES_URL="$url" MAMORI_TEST_POSTGRES_SOCKET_DIR="$RUN_DIR" MAMORI_REQUIRE_POSTGRES=1 "$@"
   status=$?
   set -e
   return "$status"

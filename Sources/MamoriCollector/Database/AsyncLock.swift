@@ -43,6 +43,9 @@ final class AsyncLock: Sendable {
         }
     }
 
+    /// How many tasks wait (for tests that need a known queue before they go on).
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
+
     func unlock() {
         let next: Waiter? = state.withLock { state in
             precondition(state.isLocked, "AsyncLock.unlock() without lock()")

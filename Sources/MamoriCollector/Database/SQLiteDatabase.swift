@@ -46,13 +46,14 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     private func configure() async throws {
+        // busy_timeout first: switching to WAL needs a moment of exclusive access to the file.
+        try await run("PRAGMA busy_timeout=\(Self.busyTimeoutMilliseconds)", [])
         let mode = try await run("PRAGMA journal_mode=WAL", [])
         guard mode.first?["journal_mode"].text?.lowercased() == "wal" else {
             throw SQLDatabaseError("SQLite refused WAL mode for \(path)", statement: "PRAGMA journal_mode=WAL")
         }
         try await run("PRAGMA synchronous=FULL", [])
         try await run("PRAGMA foreign_keys=ON", [])
-        try await run("PRAGMA busy_timeout=\(Self.busyTimeoutMilliseconds)", [])
     }
 
     @discardableResult
