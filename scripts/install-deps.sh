@@ -26,6 +26,7 @@ packages=(
   libfaketime          # clock skew between token and agent in those tests
   libqrencode-dev      # QR codes for `mamorictl mfa enroll`
   binutils             # nm, for the module's exported-symbol check
+  postgresql           # the collector's second engine: scripts/pg-test-server.sh runs a throwaway cluster
 )
 
 missing=()

@@ -59,11 +59,58 @@ public protocol SQLDatabase: SQLExecutor {
 public struct SQLDatabaseError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var statement: String?
+    /// What kind of failure, for callers that react to one (a unique violation means "already
+    /// stored"); `.other` when the engine gave nothing more specific.
+    public var code: Code = .other
     public init(_ message: String, statement: String? = nil) {
         self.message = message
         self.statement = statement
     }
+    public init(_ message: String, statement: String? = nil, code: Code) {
+        self.message = message
+        self.statement = statement
+        self.code = code
+    }
     public var description: String {
         statement.map { "\(message) (in: \($0.prefix(120)))" } ?? message
+    }
+}
+
+extension SQLDatabaseError {
+    /// The same codes on both engines (SQLite result codes and PostgreSQL SQLSTATEs map onto them).
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A UNIQUE or PRIMARY KEY constraint (SQLite constraint, PostgreSQL 23505).
+        public static let uniqueViolation = Self(rawValue: "unique-violation")
+        /// A FOREIGN KEY constraint (PostgreSQL 23503).
+        public static let foreignKeyViolation = Self(rawValue: "foreign-key-violation")
+        /// A NOT NULL constraint (PostgreSQL 23502).
+        public static let notNullViolation = Self(rawValue: "not-null-violation")
+        /// A CHECK constraint (PostgreSQL 23514).
+        public static let checkViolation = Self(rawValue: "check-violation")
+        /// Lock contention or a serialisation failure: the transaction may be retried
+        /// (SQLite BUSY/LOCKED, PostgreSQL 40001, 40P01, 55P03).
+        public static let retryable = Self(rawValue: "retryable")
+        /// The server could not be reached, refused the login, or the connection broke.
+        public static let connection = Self(rawValue: "connection")
+        /// The database URL (or the data directory) is unusable.
+        public static let invalidConfiguration = Self(rawValue: "invalid-configuration")
+        /// A column of a type the collector's schema never uses (BLOB, BYTEA, JSON…).
+        public static let unsupportedType = Self(rawValue: "unsupported-type")
+        /// The statement's `?` count differs from the number of binds.
+        public static let bindCountMismatch = Self(rawValue: "bind-count-mismatch")
+        /// The database holds migrations this binary does not know: it is newer, or another build's.
+        public static let schemaTooNew = Self(rawValue: "schema-too-new")
+        /// The migration list itself is malformed, or disagrees with what was applied.
+        public static let migrationMismatch = Self(rawValue: "migration-mismatch")
+        /// The database was closed, or an executor was used after its transaction ended.
+        public static let closed = Self(rawValue: "closed")
+        /// The database itself is in use by this task's open transaction (use the executor
+        /// handed to the body instead; the call would wait for itself forever).
+        public static let reentrantUse = Self(rawValue: "reentrant-use")
+        public static let other = Self(rawValue: "other")
     }
 }
