@@ -1,4 +1,4 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 public import Crypto
 import Foundation
 public import MamoriCore
@@ -12,11 +12,12 @@ import Synchronization
 public final class CollectorClient: Sendable {
     public let baseURL: String
     let http: HTTPClient
-    public var timeoutSeconds: Int64 = 30
+    public let timeoutSeconds: Int64
     public static let maxResponseBytes = 16 << 20
 
     /// - Parameter caPEM: the collector's CA certificate (DATA/tls/ca.pem).
-    public init(baseURL: String, caPEM: String, connectionsPerHost: Int = 8) throws {
+    public init(baseURL: String, caPEM: String, connectionsPerHost: Int = 8, timeoutSeconds: Int64 = 30) throws {
+        self.timeoutSeconds = timeoutSeconds
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
         tls.minimumTLSVersion = .tlsv12

@@ -24,7 +24,7 @@ struct DatabaseOptions: ParsableArguments {
     func open(logger: Logger) async throws -> any SQLDatabase {
         let database = try await SQLDatabaseOpener.open(url: self.database, dataDirectory: data, logger: logger)
         do {
-            try await SQLMigrator(migrations: CollectorSchema.migrations).migrate(database)
+            _ = try await SQLMigrator(migrations: CollectorSchema.migrations).migrate(database, logger: logger)
         } catch {
             try? await database.close()
             throw error

@@ -147,7 +147,7 @@ struct LoadGenerator: AsyncParsableCommand {
             // Held until the collector stores them: a failed or tampered send is followed by these.
             terminal.pending = genuine
             let lines = tamper.map { tampered(genuine, $0, previous: terminal.lastBatch) } ?? genuine
-            let body = lines.flatMap { $0 + [0x0A] }
+            let body: [UInt8] = lines.reduce(into: []) { out, line in out += line; out.append(0x0A) }
             let number = terminal.identity.nextRequestNumber()
             let response = try await client.signed("POST", "/v1/agent/journal", identity: terminal.identity, body: body, requestNumber: number)
             switch response.status {

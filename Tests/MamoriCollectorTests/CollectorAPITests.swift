@@ -9,81 +9,81 @@ import Testing
 /// ingest with signed receipts, idempotent re-delivery, every tamper case kept as evidence with
 /// the head unchanged, replay, malformed and oversized requests, profile distribution.
 @Suite(.serialized) struct CollectorAPITests {
-    static let engines: [SQLEngine] = [.sqlite, .postgres]
+    static let engines = TestEngines.all
 
     @Test(arguments: engines) func enrolIngestAndReceipts(engine: SQLEngine) async throws {
-        let harness = try await CollectorHarness.start(engine)
-        var (identity, journal) = try await harness.enrolHost(org: "assembly", group: "clerks")
-        #expect(identity.organisation == "assembly")
-        #expect(identity.hostGroup == "clerks")
+        try await CollectorHarness.run(engine) { harness in
+            var (identity, journal) = try await harness.enrolHost(org: "assembly", group: "clerks")
+            #expect(identity.organisation == "assembly")
+            #expect(identity.hostGroup == "clerks")
 
-        let first = journal.nextBatch(150)
-        guard case .stored(let receipt) = try await harness.client.shipJournal(identity: identity, lines: first) else {
-            Issue.record("first batch refused")
-            return
+            let first = journal.nextBatch(150)
+            guard case .stored(let receipt) = try await harness.client.shipJournal(identity: identity, lines: first) else {
+                Issue.record("first batch refused")
+                return
+            }
+            #expect(receipt.head.seq == 149)
+            #expect(receipt.stored == 150)
+            #expect(!receipt.duplicate)
+            #expect(receipt.isValid(under: identity.receiptKey))
+
+            // The same batch again (a lost reply): acknowledged, nothing stored twice.
+            guard case .stored(let again) = try await harness.client.shipJournal(identity: identity, lines: first) else {
+                Issue.record("re-delivery refused")
+                return
+            }
+            #expect(again.duplicate)
+            #expect(again.stored == 0)
+            #expect(again.head == receipt.head)
+
+            // A batch overlapping the head by 50 and adding 100 (crosses an epoch-end checkpoint).
+            let next = journal.nextBatch(100)
+            let overlap = Array(first.split(separator: 0x0A).suffix(50).map { Array($0) + [0x0A] }.joined()) + next
+            guard case .stored(let third) = try await harness.client.shipJournal(identity: identity, lines: overlap) else {
+                Issue.record("overlapping batch refused")
+                return
+            }
+            #expect(third.head.seq == 249)
+            #expect(third.stored == 100)
+            let host = try await harness.host(identity.hostId)
+            #expect(host.records == 250)
+            #expect(host.point.nextSeq == 250)
+            #expect(host.point.epoch >= 1)
+            #expect(try await harness.alerts(host: identity.hostId).isEmpty)
+
+            let head = try await harness.client.signed("GET", "/v1/agent/head", identity: identity).json(expect: 200)
+            #expect(head["next_seq"]?.intValue == 250)
         }
-        #expect(receipt.head.seq == 149)
-        #expect(receipt.stored == 150)
-        #expect(!receipt.duplicate)
-        #expect(receipt.isValid(under: identity.receiptKey))
-
-        // The same batch again (a lost reply): acknowledged, nothing stored twice.
-        guard case .stored(let again) = try await harness.client.shipJournal(identity: identity, lines: first) else {
-            Issue.record("re-delivery refused")
-            return
-        }
-        #expect(again.duplicate)
-        #expect(again.stored == 0)
-        #expect(again.head == receipt.head)
-
-        // A batch overlapping the head by 50 and adding 100 (crosses an epoch-end checkpoint).
-        let next = journal.nextBatch(100)
-        let overlap = Array(first.split(separator: 0x0A).suffix(50).map { Array($0) + [0x0A] }.joined()) + next
-        guard case .stored(let third) = try await harness.client.shipJournal(identity: identity, lines: overlap) else {
-            Issue.record("overlapping batch refused")
-            return
-        }
-        #expect(third.head.seq == 249)
-        #expect(third.stored == 100)
-        let host = try await harness.host(identity.hostId)
-        #expect(host.records == 250)
-        #expect(host.point.nextSeq == 250)
-        #expect(host.point.epoch >= 1)
-        #expect(try await harness.alerts(host: identity.hostId).isEmpty)
-
-        let head = try await harness.client.signed("GET", "/v1/agent/head", identity: identity).json(expect: 200)
-        #expect(head["next_seq"]?.intValue == 250)
-        await harness.stop()
     }
 
     @Test(arguments: engines) func enrolmentTokensWorkOnceAndExpire(engine: SQLEngine) async throws {
-        let harness = try await CollectorHarness.start(engine)
-        let reply = try await harness.client.createEnrollToken(adminToken: harness.adminToken, organisation: "区議会", group: nil, expiresSeconds: 600)
-        let token = try #require(reply["token"]?.stringValue)
-        #expect(reply["org"]?.stringValue == "assembly")
-        let one = SyntheticJournal(host: "a", seed: 1, start: CollectorClock.now())
-        _ = try await harness.client.enrol(token: token, hostname: "a", hostKey: one.hostKey, k0: one.k0)
-        let two = SyntheticJournal(host: "b", seed: 2, start: CollectorClock.now())
-        await #expect(throws: CollectorClientError.status(401, "this enrolment token has already been used")) {
-            _ = try await harness.client.enrol(token: token, hostname: "b", hostKey: two.hostKey, k0: two.k0)
+        try await CollectorHarness.run(engine) { harness in
+            let reply = try await harness.client.createEnrollToken(adminToken: harness.adminToken, organisation: "区議会", group: nil, expiresSeconds: 600)
+            let token = try #require(reply["token"]?.stringValue)
+            #expect(reply["org"]?.stringValue == "assembly")
+            let one = SyntheticJournal(host: "a", seed: 1, start: CollectorClock.now())
+            _ = try await harness.client.enrol(token: token, hostname: "a", hostKey: one.hostKey, k0: one.k0)
+            let two = SyntheticJournal(host: "b", seed: 2, start: CollectorClock.now())
+            await #expect(throws: CollectorClientError.status(401, "this enrolment token has already been used")) {
+                _ = try await harness.client.enrol(token: token, hostname: "b", hostKey: two.hostKey, k0: two.k0)
+            }
+            await #expect(throws: CollectorClientError.status(401, "unknown enrolment token")) {
+                _ = try await harness.client.enrol(token: token + "0", hostname: "b", hostKey: two.hostKey, k0: two.k0)
+            }
+            // Expired: made valid for the minimum, then checked a little past it.
+            let short = try await harness.service.store.createEnrollToken(organisation: .mayorsDepartments, hostGroup: nil,
+                                                                          expires: CollectorClock.now().adding(seconds: -1), createdBy: "test",
+                                                                          now: CollectorClock.now())
+            await #expect(throws: CollectorClientError.status(401, "this enrolment token has expired")) {
+                _ = try await harness.client.enrol(token: short.token, hostname: "b", hostKey: two.hostKey, k0: two.k0)
+            }
+            // Neither admin nor enrolment tokens are stored in clear.
+            let stored = try await harness.database.query("SELECT token_hash FROM enroll_tokens", []) + harness.database.query("SELECT token_hash FROM admin_tokens", [])
+            #expect(!stored.isEmpty)
+            for row in stored { #expect(row["token_hash"].text != token && row["token_hash"].text != harness.adminToken) }
+            let k0Rows = try await harness.database.query("SELECT k0_sealed FROM hosts", [])
+            #expect(k0Rows.allSatisfy { $0["k0_sealed"].text?.hasPrefix("v1:") == true && $0["k0_sealed"].text?.contains(Hex.encode(one.k0.keyBytes)) == false })
         }
-        await #expect(throws: CollectorClientError.status(401, "unknown enrolment token")) {
-            _ = try await harness.client.enrol(token: token + "0", hostname: "b", hostKey: two.hostKey, k0: two.k0)
-        }
-        // Expired: made valid for the minimum, then checked a little past it.
-        let short = try await harness.service.store.createEnrollToken(organisation: .mayorsDepartments, hostGroup: nil,
-                                                                      expires: CollectorClock.now().adding(seconds: -1), createdBy: "test",
-                                                                      now: CollectorClock.now())
-        await #expect(throws: CollectorClientError.status(401, "this enrolment token has expired")) {
-            _ = try await harness.client.enrol(token: short.token, hostname: "b", hostKey: two.hostKey, k0: two.k0)
-        }
-        // Neither admin nor enrolment tokens are stored in clear.
-        let stored = try await harness.database.query("SELECT token_hash FROM enroll_tokens", []) + harness.database.query("SELECT token_hash FROM admin_tokens", [])
-        #expect(!stored.isEmpty)
-        for row in stored { #expect(row["token_hash"].text != token && row["token_hash"].text != harness.adminToken) }
-        let k0Rows = try await harness.database.query("SELECT k0_sealed FROM hosts", [])
-        #expect(k0Rows.allSatisfy { $0["k0_sealed"].text?.hasPrefix("v1:") == true && $0["k0_sealed"].text?.contains(Hex.encode(one.k0.keyBytes)) == false })
-        await harness.stop()
     }
 
     enum Tamper: String, CaseIterable, Sendable {
@@ -93,40 +93,37 @@ import Testing
     /// Each tampered batch ends as a `tamper` alert with the evidence kept and the head unchanged;
     /// the genuine continuation is accepted afterwards, so nothing acknowledged is lost.
     @Test(arguments: engines, Tamper.allCases) func tamperedBatchesAreEvidenceAndNeverMoveTheHead(engine: SQLEngine, tamper: Tamper) async throws {
-        let harness = try await CollectorHarness.start(engine)
-        var (identity, journal) = try await harness.enrolHost()
-        let stored = journal.lines(120)
-        guard case .stored(let receipt) = try await harness.client.shipJournal(identity: identity, lines: Self.joined(stored)) else {
-            Issue.record("first batch refused")
-            await harness.stop()
-            return
-        }
-        let genuine = journal.lines(100)
-        let forged = try Self.tampered(genuine, tamper, stored: stored, journal: journal)
-        guard case .refused(let reason) = try await harness.client.shipJournal(identity: identity, lines: Self.joined(forged)) else {
-            Issue.record("tampered batch (\(tamper)) accepted")
-            await harness.stop()
-            return
-        }
-        #expect(reason["error"]?.stringValue == "unprocessable")
-        #expect(reason["head_seq"]?.intValue == Int64(receipt.head.seq))
-        let host = try await harness.host(identity.hostId)
-        #expect(host.point.nextSeq == 120)
-        #expect(host.tamperedAt != nil)
-        let alerts = try await harness.alerts(host: identity.hostId)
-        #expect(alerts.count == 1)
-        #expect(alerts.first?.kind == "tamper")
-        #expect(alerts.first?.failure == reason["kind"]?.stringValue)
-        let evidence = try await harness.database.query("SELECT body FROM evidence WHERE id = ?", [.text(alerts.first?.evidenceId ?? "")])
-        #expect(evidence.first?["body"].text == String(decoding: Self.joined(forged), as: UTF8.self))
+        try await CollectorHarness.run(engine) { harness in
+            var (identity, journal) = try await harness.enrolHost()
+            let stored = journal.lines(120)
+            guard case .stored(let receipt) = try await harness.client.shipJournal(identity: identity, lines: Self.joined(stored)) else {
+                Issue.record("first batch refused")
+                return
+            }
+            let genuine = journal.lines(100)
+            let forged = try Self.tampered(genuine, tamper, stored: stored, journal: journal)
+            guard case .refused(let reason) = try await harness.client.shipJournal(identity: identity, lines: Self.joined(forged)) else {
+                Issue.record("tampered batch (\(tamper)) accepted")
+                return
+            }
+            #expect(reason["error"]?.stringValue == "unprocessable")
+            #expect(reason["head_seq"]?.intValue == Int64(receipt.head.seq))
+            let host = try await harness.host(identity.hostId)
+            #expect(host.point.nextSeq == 120)
+            #expect(host.tamperedAt != nil)
+            let alerts = try await harness.alerts(host: identity.hostId)
+            #expect(alerts.count == 1)
+            #expect(alerts.first?.kind == "tamper")
+            #expect(alerts.first?.failure == reason["kind"]?.stringValue)
+            let evidence = try await harness.database.query("SELECT body FROM evidence WHERE id = ?", [.text(alerts.first?.evidenceId ?? "")])
+            #expect(evidence.first?["body"].text == String(decoding: Self.joined(forged), as: UTF8.self))
 
-        guard case .stored(let after) = try await harness.client.shipJournal(identity: identity, lines: Self.joined(genuine)) else {
-            Issue.record("the genuine continuation was refused after \(tamper)")
-            await harness.stop()
-            return
+            guard case .stored(let after) = try await harness.client.shipJournal(identity: identity, lines: Self.joined(genuine)) else {
+                Issue.record("the genuine continuation was refused after \(tamper)")
+                return
+            }
+            #expect(after.head.seq == 219)
         }
-        #expect(after.head.seq == 219)
-        await harness.stop()
     }
 
     static func joined(_ lines: [[UInt8]]) -> [UInt8] { lines.flatMap { $0 + [0x0A] } }

@@ -21,21 +21,40 @@ final class CollectorHarness: @unchecked Sendable {
     let certificate: SigningKeyCertificate
     let serverTask: Task<Void, any Error>
     let port: Int
-    private let dropDatabase: @Sendable () async -> Void
 
-    static func start(_ engine: SQLEngine, limits: CollectorLimits = CollectorLimits()) async throws -> CollectorHarness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mamori-collector-\(UUID().uuidString)").path
+    /// Runs `body` against a fresh collector on `engine`, and always tears it down.
+    static func run(_ engine: SQLEngine, limits: CollectorLimits = CollectorLimits(),
+                    _ body: (CollectorHarness) async throws -> Void) async throws {
+        try await withFreshDatabase(engine) { fresh in
+            let harness = try await start(fresh, limits: limits)
+            do {
+                try await body(harness)
+            } catch {
+                await harness.stop()
+                throw error
+            }
+            await harness.stop()
+        }
+    }
+
+    /// Cancelling the server at the end of a test makes Hummingbird log its shutdown as errors.
+    static let serverLogger: Logger = {
+        var logger = Logger(label: "collector-under-test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    static func start(_ fresh: FreshDatabase, limits: CollectorLimits) async throws -> CollectorHarness {
+        let directory = fresh.dataDirectory + "/collector"
         let data = CollectorData(directory: directory)
         let root = ProfilePrivateKey.generate(role: .root)
         try data.create(serverNames: ["localhost", "127.0.0.1"], profileRoot: root.publicKey)
-        var logger = Logger(label: "collector-test")
-        logger.logLevel = .warning
-        let (database, drop) = try await TestDatabases.make(engine, directory: directory, logger: logger)
-        try await SQLMigrator(migrations: CollectorSchema.migrations).migrate(database)
+        let database = try await fresh.open()
+        _ = try await SQLMigrator(migrations: CollectorSchema.migrations).migrate(database, logger: testLogger)
         let store = CollectorStore(database: database)
         let token = try await store.createAdminToken(role: .admin, organisations: nil, label: "test", now: CollectorClock.now())
         let service = CollectorService(store: store, box: try data.secretBox(), receiptKey: try data.receiptKey(),
-                                       profileRoot: try data.profileRoot(), limits: limits, logger: logger)
+                                       profileRoot: try data.profileRoot(), limits: limits, logger: serverLogger)
         let server = CollectorServer(service: service, data: data, host: "127.0.0.1", port: 0)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await server.run { port in continuation.yield(port) } }
@@ -49,12 +68,12 @@ final class CollectorHarness: @unchecked Sendable {
                                                            expires: now.adding(seconds: 86400 * 30))
         return CollectorHarness(directory: directory, data: data, database: database, service: service, client: client,
                                 adminToken: token.token, profileRoot: root, signingKey: signing, certificate: certificate,
-                                serverTask: task, port: port, dropDatabase: drop)
+                                serverTask: task, port: port)
     }
 
     private init(directory: String, data: CollectorData, database: any SQLDatabase, service: CollectorService, client: CollectorClient,
                  adminToken: String, profileRoot: ProfilePrivateKey, signingKey: ProfilePrivateKey, certificate: SigningKeyCertificate,
-                 serverTask: Task<Void, any Error>, port: Int, dropDatabase: @escaping @Sendable () async -> Void) {
+                 serverTask: Task<Void, any Error>, port: Int) {
         self.directory = directory
         self.data = data
         self.database = database
@@ -66,7 +85,6 @@ final class CollectorHarness: @unchecked Sendable {
         self.certificate = certificate
         self.serverTask = serverTask
         self.port = port
-        self.dropDatabase = dropDatabase
     }
 
     func stop() async {
@@ -74,8 +92,6 @@ final class CollectorHarness: @unchecked Sendable {
         serverTask.cancel()
         _ = await serverTask.result
         try? await database.close()
-        await dropDatabase()
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// A new host: an enrolment token for `org`, a synthetic journal, the host enrolled with it.
@@ -109,37 +125,3 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Fresh databases for tests: SQLite in the test's directory; PostgreSQL as a new database on the
-/// server named by MAMORI_TEST_POSTGRES_URL (started by `make test`), dropped afterwards.
-enum TestDatabases {
-    static func make(_ engine: SQLEngine, directory: String, logger: Logger) async throws -> (any SQLDatabase, @Sendable () async -> Void) {
-        switch engine {
-        case .sqlite:
-            return (try await SQLDatabaseOpener.open(url: nil, dataDirectory: directory, logger: logger), {})
-        case .postgres:
-            guard let base = ProcessInfo.processInfo.environment["MAMORI_TEST_POSTGRES_URL"] else {
-                throw HarnessError("MAMORI_TEST_POSTGRES_URL is not set: run through `make test`, which starts PostgreSQL")
-            }
-            let name = "mamori_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-            let admin = try await SQLDatabaseOpener.open(url: base, dataDirectory: directory, logger: logger)
-            try await admin.query("CREATE DATABASE \(name)", [])
-            let url = replacingDatabase(in: base, with: String(name))
-            let database = try await SQLDatabaseOpener.open(url: url, dataDirectory: directory, logger: logger)
-            let drop: @Sendable () async -> Void = {
-                _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", [])
-                try? await admin.close()
-            }
-            return (database, drop)
-        }
-    }
-
-    /// postgres://u:p@h:port/DB?q → postgres://u:p@h:port/NAME?q
-    static func replacingDatabase(in url: String, with name: String) -> String {
-        guard let scheme = url.range(of: "://") else { return url }
-        let rest = url[scheme.upperBound...]
-        let query = rest.firstIndex(of: "?")
-        let authority = rest[..<(query ?? rest.endIndex)]
-        let hostPart = authority.firstIndex(of: "/").map { authority[..<$0] } ?? authority
-        return String(url[..<scheme.upperBound]) + hostPart + "/" + name + (query.map { String(rest[$0...]) } ?? "")
-    }
-}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A `postgres://user:password@host:port/database?sslmode=…` URL (also `postgresql://`), parsed
 /// the way libpq reads it, for the subset the collector accepts. `host=/dir` in the query selects a
 /// unix socket in that directory. The password never appears in `redacted` or in any error.

@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 
 /// Chooses the engine from `--database`: none → SQLite in the data directory; a postgres:// URL →

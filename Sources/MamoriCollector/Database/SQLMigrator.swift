@@ -1,5 +1,5 @@
 import Foundation
-import Logging
+public import Logging
 
 /// One schema step. Versions are positive and strictly increasing; a released migration is never
 /// edited, only followed by a new one.

@@ -4,54 +4,76 @@ public import Prometheus
 /// status (set at each scrape from the database), and request latency per route.
 public final class CollectorMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
-    let ingestedRecords: Counter
-    let ingestedBatches: Counter
-    let duplicateBatches: Counter
-    let requestBuckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+
+    static var records: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mamori", metricName: "ingest_records", unitName: "total",
+                             helpText: "Journal records verified and stored.")
+    }
+    static var batches: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mamori", metricName: "ingest_batches", unitName: "total",
+                             helpText: "Journal batches verified and stored.")
+    }
+    static var duplicates: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mamori", metricName: "ingest_duplicate_batches", unitName: "total",
+                             helpText: "Batches the collector already held, acknowledged again without storing.")
+    }
+    static var failures: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mamori", metricName: "verification_failures", unitName: "total",
+                             helpText: "Batches refused as tampering, by the first failure's kind.")
+    }
+    static var rejected: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mamori", metricName: "rejected_requests", unitName: "total",
+                             helpText: "Requests refused before any work: replay, bad signature, rate limit, size.")
+    }
+    static var hosts: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mamori", metricName: "hosts", unitName: "",
+                             helpText: "Enrolled hosts by status.")
+    }
+    static var duration: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mamori", metricName: "request_duration", unitName: "seconds",
+                             helpText: "Request latency by route.")
+    }
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mamori", metricName: "requests", unitName: "total",
+                             helpText: "Requests by route and status.")
+    }
+    static let buckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                                       .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
                                       .seconds(2.5), .seconds(5)]
 
     public init() {
-        ingestedRecords = registry.makeCounter(name: "mamori_ingest_records_total", help: "Journal records verified and stored.")
-        ingestedBatches = registry.makeCounter(name: "mamori_ingest_batches_total", help: "Journal batches verified and stored.")
-        duplicateBatches = registry.makeCounter(name: "mamori_ingest_duplicate_batches_total",
-                                                help: "Batches the collector already held, acknowledged again without storing.")
+        _ = registry.makeCounter(descriptor: Self.records)
+        _ = registry.makeCounter(descriptor: Self.batches)
+        _ = registry.makeCounter(descriptor: Self.duplicates)
         for kind in ["modified", "deleted", "inserted", "reordered", "truncated", "forked", "bad-mac", "wrong-epoch-key", "bad-signature", "torn-tail"] {
-            _ = registry.makeCounter(name: "mamori_verification_failures_total", labels: [("kind", kind)],
-                                     help: "Batches refused as tampering, by the first failure's kind.")
+            _ = registry.makeCounter(descriptor: Self.failures, labels: [("kind", kind)])
         }
-        for status in ["ok", "stale", "tampered", "never-seen"] {
-            registry.makeGauge(name: "mamori_hosts", labels: [("status", status)], help: "Enrolled hosts by status.").set(0)
-        }
+        setHosts(["ok": 0, "stale": 0, "tampered": 0, "never-seen": 0])
     }
 
     func recordIngest(records: Int) {
-        ingestedRecords.increment(by: Int64(records))
-        ingestedBatches.increment()
+        registry.makeCounter(descriptor: Self.records).increment(by: Int64(records))
+        registry.makeCounter(descriptor: Self.batches).increment()
     }
 
-    func recordDuplicate() { duplicateBatches.increment() }
+    func recordDuplicate() { registry.makeCounter(descriptor: Self.duplicates).increment() }
 
     func recordVerificationFailure(kind: String) {
-        registry.makeCounter(name: "mamori_verification_failures_total", labels: [("kind", kind)],
-                             help: "Batches refused as tampering, by the first failure's kind.").increment()
+        registry.makeCounter(descriptor: Self.failures, labels: [("kind", kind)]).increment()
     }
 
     func recordRejectedRequest(reason: String) {
-        registry.makeCounter(name: "mamori_rejected_requests_total", labels: [("reason", reason)],
-                             help: "Requests refused before any work: replay, bad signature, rate limit, size.").increment()
+        registry.makeCounter(descriptor: Self.rejected, labels: [("reason", reason)]).increment()
     }
 
     func recordRequest(route: String, status: Int, duration: Duration) {
-        registry.makeDurationHistogram(name: "mamori_request_duration_seconds", labels: [("route", route)], buckets: requestBuckets,
-                                       help: "Request latency by route.").record(duration)
-        registry.makeCounter(name: "mamori_requests_total", labels: [("route", route), ("status", String(status))],
-                             help: "Requests by route and status.").increment()
+        registry.makeDurationHistogram(descriptor: Self.duration, labels: [("route", route)], buckets: Self.buckets).record(duration)
+        registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("status", String(status))]).increment()
     }
 
     func setHosts(_ counts: [String: Int64]) {
         for (status, count) in counts {
-            registry.makeGauge(name: "mamori_hosts", labels: [("status", status)], help: "Enrolled hosts by status.").set(count)
+            registry.makeGauge(descriptor: Self.hosts, labels: [("status", status)]).set(to: Double(count))
         }
     }
 

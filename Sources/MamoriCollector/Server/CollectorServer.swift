@@ -1,8 +1,8 @@
 import Hummingbird
 import HummingbirdTLS
-public import Logging
+import Logging
 import MamoriCore
-public import NIOCore
+import NIOCore
 import NIOSSL
 
 /// The HTTPS server: Hummingbird 2 on SwiftNIO with TLS from the collector's data directory.
@@ -37,9 +37,9 @@ public struct CollectorServer: Sendable {
         route(router, .get, "/v1/admin/hosts", "admin-hosts") { try await service.listHosts($0) }
         route(router, .get, "/v1/admin/alerts", "admin-alerts") { try await service.listAlerts($0) }
 
-        let tls = try TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(data.serverCertificatePath).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: data.serverKeyPath, format: .pem)))
+        let chain = try NIOSSLCertificate.fromPEMFile(data.serverCertificatePath).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: data.serverKeyPath, format: .pem)
+        let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         let app = Application(
             router: router,
             server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(service.limits.idleTimeoutSeconds))), tlsConfiguration: tls),

@@ -1,5 +1,5 @@
 public import Crypto
-import Logging
+public import Logging
 public import MamoriCore
 import Synchronization
 

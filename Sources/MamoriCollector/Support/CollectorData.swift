@@ -1,6 +1,6 @@
 public import Crypto
-import Foundation
-import MamoriCore
+public import Foundation
+public import MamoriCore
 import SwiftASN1
 import X509
 

@@ -1,9 +1,6 @@
-public import Crypto
-import MamoriCore
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import Crypto
+import Foundation
+public import MamoriCore
 
 /// Seals secrets at rest (each host's K0 and current epoch key) with AES-256-GCM under the
 /// collector's master key, which lives in DATA/keys/master.key (0600) and never in the database.
@@ -55,9 +52,7 @@ public func tokenHash(_ token: String) -> String { Hex.encode(SHA256.hash(data: 
 
 public enum CollectorClock {
     public static func now() -> Timestamp {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Timestamp(microsecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000)
+        Timestamp(microsecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()))
     }
 }
 

@@ -53,6 +53,13 @@ public struct JournalFailure: Sendable, Hashable, CustomStringConvertible {
     public var location: JournalLineLocation?
     public var detail: String
 
+    public init(kind: JournalFailureKind, seq: UInt64, location: JournalLineLocation?, detail: String) {
+        self.kind = kind
+        self.seq = seq
+        self.location = location
+        self.detail = detail
+    }
+
     public var description: String {
         var text = "\(kind.rawValue) at seq \(seq): \(detail)"
         if let location { text += " [\(location)]" }
