@@ -26,6 +26,7 @@ packages=(
   libfaketime          # clock skew between token and agent in those tests
   libqrencode-dev      # QR codes for `mamorictl mfa enroll`
   binutils             # nm, for the module's exported-symbol check
+  curl                 # the collector CLI test checks /healthz and /metrics over HTTPS
   postgresql           # the collector's second engine: scripts/pg-test-server.sh runs a throwaway cluster
 )
 
