@@ -1,5 +1,5 @@
 import Foundation
-import Logging
+public import Logging
 
 /// One schema step. Versions are positive and strictly increasing; a released migration is never
 /// edited, only followed by a new one.
@@ -95,12 +95,17 @@ public struct SQLMigrator: Sendable {
     private func check(_ recorded: [(version: Int, name: String)]) throws {
         let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0.name) })
         let newest = migrations.last?.version ?? 0
+        if let latest = recorded.last, latest.version > newest {
+            throw SQLDatabaseError(
+                "the database is at schema migration \(latest.version) (\(latest.name)), newer than this binary "
+                    + "(which knows up to \(newest)); refusing to start rather than run an older collector on it",
+                code: .schemaTooNew)
+        }
         for (version, name) in recorded {
             guard let knownName = known[version] else {
-                let why = version > newest ? "newer than this binary (which knows up to \(newest))" : "unknown to this binary"
                 throw SQLDatabaseError(
-                    "the database has schema migration \(version) (\(name)), \(why); refusing to start rather than "
-                        + "run an older collector on it",
+                    "the database has schema migration \(version) (\(name)), which this binary does not know "
+                        + "(another build's schema?); refusing to start",
                     code: .schemaTooNew)
             }
             guard knownName == name else {
