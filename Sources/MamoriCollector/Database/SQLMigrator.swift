@@ -81,7 +81,7 @@ public struct SQLMigrator: Sendable {
         engine: SQLEngine, _ executor: any SQLExecutor
     ) async throws -> [(version: Int, name: String)] {
         if engine == .postgres {
-            try await executor.query("SELECT pg_advisory_xact_lock(?)", [.int(Self.advisoryLockKey)])
+            try await executor.query("SELECT 1 AS locked FROM pg_advisory_xact_lock(?)", [.int(Self.advisoryLockKey)])
         }
         try await executor.query(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
