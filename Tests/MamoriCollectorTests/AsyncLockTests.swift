@@ -64,7 +64,7 @@ import Testing
     @Test func throwingBodyReleasesTheLock() async throws {
         struct Failure: Error {}
         let lock = AsyncLock()
-        await #expect(throws: Failure.self) { try await lock.withLock { throw Failure() } }
+        await #expect(throws: Failure.self) { try await lock.withLock { () throws -> Void in throw Failure() } }
         let value = try await lock.withLock { 42 }
         #expect(value == 42)
     }

@@ -18,7 +18,7 @@ import Testing
         ("postgres://user:hunter2@/db", "no host"),
         ("postgres://user:hunter2@db:99999/db", "port 99999"),
         ("postgres://user:hunter2@db/db?sslmode=sometimes", "sslmode"),
-        ("postgres://user:pass?hunter2@db/db", "unsupported query parameter"),
+        ("postgres://user:pw@db/db?password=hunter2", "unsupported query parameter"),
         ("postgresql://user:hunter2@db/db?host=relative/dir", "not an absolute directory"),
     ])
     func badURLsAreRefusedClearly(url: String, reason: String) async throws {

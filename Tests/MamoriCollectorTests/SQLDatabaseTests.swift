@@ -89,7 +89,7 @@ import Testing
                 #expect(error?.code == .uniqueViolation)
                 #expect(try await db.query("SELECT id FROM t", []).isEmpty)
                 // The connection is usable afterwards (no transaction left open).
-                try await db.transaction { tx in try await tx.query("INSERT INTO t (id) VALUES (?)", [.int(4)]) }
+                _ = try await db.transaction { tx in try await tx.query("INSERT INTO t (id) VALUES (?)", [.int(4)]) }
                 #expect(try await db.query("SELECT id FROM t", []).map { $0["id"] } == [.int(4)])
             }
         }

@@ -39,6 +39,7 @@ struct FreshDatabase: Sendable {
     }
 
     /// Opens, runs `body`, closes (also when `body` throws).
+    @discardableResult
     func withOpen<T>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         let database = try await open()
         do {
@@ -52,6 +53,7 @@ struct FreshDatabase: Sendable {
     }
 }
 
+@discardableResult
 func withFreshDatabase<T>(_ engine: SQLEngine, _ body: (FreshDatabase) async throws -> T) async throws -> T {
     let directory = FileManager.default.temporaryDirectory
         .appendingPathComponent("mamori-db-test-\(UUID().uuidString)").path
@@ -81,7 +83,7 @@ private func withFreshPostgresDatabase<T>(_ body: (String) async throws -> T) as
         do {
             result = try await body(replacingDatabase(in: serverURL, with: name))
         } catch {
-            try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", [])
+            _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", [])
             throw error
         }
         try await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", [])

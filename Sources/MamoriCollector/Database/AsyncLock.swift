@@ -8,8 +8,20 @@ import Synchronization
 /// task must not land inside someone else's open transaction.
 final class AsyncLock: Sendable {
     private struct Waiter {
+        enum Continuation {
+            case cancellable(CheckedContinuation<Void, any Error>)
+            case uncancellable(CheckedContinuation<Void, Never>)
+
+            func resume() {
+                switch self {
+                case .cancellable(let continuation): continuation.resume()
+                case .uncancellable(let continuation): continuation.resume()
+                }
+            }
+        }
+
         var id: UInt64
-        var continuation: CheckedContinuation<Void, any Error>
+        var continuation: Continuation
     }
 
     private struct State {
@@ -25,6 +37,28 @@ final class AsyncLock: Sendable {
     /// Runs `body` while holding the lock.
     func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         try await lock()
+        defer { unlock() }
+        return try await body()
+    }
+
+    /// Waits however long it takes, cancelled or not: for work that must happen even in a
+    /// cancelled task (closing the connection).
+    func withLockIgnoringCancellation<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+        let id = state.withLock { state in
+            state.nextID &+= 1
+            return state.nextID
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let granted: Bool = state.withLock { state in
+                if !state.isLocked {
+                    state.isLocked = true
+                    return true
+                }
+                state.waiters.append(Waiter(id: id, continuation: .uncancellable(continuation)))
+                return false
+            }
+            if granted { continuation.resume() }
+        }
         defer { unlock() }
         return try await body()
     }
@@ -69,7 +103,7 @@ final class AsyncLock: Sendable {
                 state.isLocked = true
                 return .granted
             }
-            state.waiters.append(Waiter(id: id, continuation: continuation))
+            state.waiters.append(Waiter(id: id, continuation: .cancellable(continuation)))
             return .queued
         }
         switch admission {
@@ -80,10 +114,12 @@ final class AsyncLock: Sendable {
     }
 
     private func cancelWaiter(id: UInt64) {
-        let removed: Waiter? = state.withLock { state in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
+        let removed: CheckedContinuation<Void, any Error>? = state.withLock { state in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }),
+                  case .cancellable(let continuation) = state.waiters[index].continuation else { return nil }
+            state.waiters.remove(at: index)
+            return continuation
         }
-        removed?.continuation.resume(throwing: CancellationError())
+        removed?.resume(throwing: CancellationError())
     }
 }

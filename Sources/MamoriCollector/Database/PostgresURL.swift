@@ -30,7 +30,7 @@ struct PostgresURL: Sendable, Equatable {
     }
 
     init(_ url: String) throws {
-        guard let schemeEnd = url.range(of: "://"), Self.isPostgres(url) else {
+        guard let schemeEnd = url.firstRange(of: "://"), Self.isPostgres(url) else {
             throw Self.invalid("it does not start with postgres:// or postgresql://")
         }
         var rest = Substring(url[schemeEnd.upperBound...])

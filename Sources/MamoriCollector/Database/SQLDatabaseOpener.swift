@@ -26,7 +26,7 @@ public enum SQLDatabaseOpener {
 
     /// Only the scheme is echoed: the rest of a mistyped URL may hold a password.
     private static func schemeOnly(_ url: String) -> String {
-        guard let end = url.range(of: "://") else { return "no scheme" }
+        guard let end = url.firstRange(of: "://") else { return "no scheme" }
         return "scheme \(url[..<end.lowerBound])"
     }
 }

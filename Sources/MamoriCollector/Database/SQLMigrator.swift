@@ -81,7 +81,7 @@ public struct SQLMigrator: Sendable {
         engine: SQLEngine, _ executor: any SQLExecutor
     ) async throws -> [(version: Int, name: String)] {
         if engine == .postgres {
-            try await executor.query("SELECT pg_advisory_xact_lock(?)", [.int(Self.advisoryLockKey)])
+            try await executor.query("SELECT 1 AS locked FROM pg_advisory_xact_lock(?)", [.int(Self.advisoryLockKey)])
         }
         try await executor.query(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -95,12 +95,17 @@ public struct SQLMigrator: Sendable {
     private func check(_ recorded: [(version: Int, name: String)]) throws {
         let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0.name) })
         let newest = migrations.last?.version ?? 0
+        if let latest = recorded.last, latest.version > newest {
+            throw SQLDatabaseError(
+                "the database is at schema migration \(latest.version) (\(latest.name)), newer than this binary "
+                    + "(which knows up to \(newest)); refusing to start rather than run an older collector on it",
+                code: .schemaTooNew)
+        }
         for (version, name) in recorded {
             guard let knownName = known[version] else {
-                let why = version > newest ? "newer than this binary (which knows up to \(newest))" : "unknown to this binary"
                 throw SQLDatabaseError(
-                    "the database has schema migration \(version) (\(name)), \(why); refusing to start rather than "
-                        + "run an older collector on it",
+                    "the database has schema migration \(version) (\(name)), which this binary does not know "
+                        + "(another build's schema?); refusing to start",
                     code: .schemaTooNew)
             }
             guard knownName == name else {

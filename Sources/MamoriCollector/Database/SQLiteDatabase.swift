@@ -1,4 +1,6 @@
 public import Logging
+import NIOCore
+import NIOPosix
 import SQLiteNIO
 import Synchronization
 #if canImport(Glibc)
@@ -14,31 +16,42 @@ public final class SQLiteDatabase: SQLDatabase {
     public let engine: SQLEngine = .sqlite
     public let path: String
     private let connection: SQLiteConnection
+    /// This database's own thread for the blocking sqlite3 calls. A statement waiting on another
+    /// connection's lock (busy_timeout) blocks it; on a shared pool it could block the very
+    /// thread that connection needs to finish and release the lock.
+    private let threadPool: NIOThreadPool
     private let lock = AsyncLock()
     private let isClosed = Atomic<Bool>(false)
 
     /// How long a statement waits for another process's write lock before failing with `.retryable`.
     public static let busyTimeoutMilliseconds = 5_000
 
-    private init(path: String, connection: SQLiteConnection) {
+    private init(path: String, connection: SQLiteConnection, threadPool: NIOThreadPool) {
         self.path = path
         self.connection = connection
+        self.threadPool = threadPool
     }
 
     /// Opens (creating with mode 0600 if needed) the database file at `path`.
     public static func open(path: String, logger: Logger) async throws -> SQLiteDatabase {
         try createPrivateFile(path)
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
         let connection: SQLiteConnection
         do {
-            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            connection = try await SQLiteConnection.open(
+                storage: .file(path: path), threadPool: threadPool, logger: logger,
+                on: MultiThreadedEventLoopGroup.singleton.any())
         } catch {
+            try? await threadPool.shutdownGracefully()
             throw SQLiteDatabase.translate(error, statement: nil)
         }
-        let database = SQLiteDatabase(path: path, connection: connection)
+        let database = SQLiteDatabase(path: path, connection: connection, threadPool: threadPool)
         do {
             try await database.configure()
         } catch {
             try? await connection.close()
+            try? await threadPool.shutdownGracefully()
             throw error
         }
         logger.info("opened SQLite database", metadata: ["path": "\(path)"])
@@ -92,9 +105,14 @@ public final class SQLiteDatabase: SQLDatabase {
 
     public func close() async throws {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try await lock.withLock {
-            try await connection.close()
+        // Even in a cancelled task: an unclosed connection is a leak (and a debug assertion).
+        do {
+            try await lock.withLockIgnoringCancellation { try await connection.close() }
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw SQLiteDatabase.translate(error, statement: nil)
         }
+        try await threadPool.shutdownGracefully()
     }
 
     /// Runs one statement on the connection; the caller holds `lock`.
