@@ -35,6 +35,9 @@ import Testing
             #expect(unsigned.status == 401)
             let kinds = try await harness.alerts(host: identity.hostId).map(\.kind).sorted()
             #expect(kinds == ["forgery", "replay", "replay"])
+            let listed = try await harness.client.admin("GET", "/v1/admin/alerts", token: harness.adminToken).json(expect: 200)
+            #expect(listed["alerts"]?.arrayValue?.compactMap { $0["kind"]?.stringValue }.sorted() == kinds)
+            #expect(listed["alerts"]?.arrayValue?.allSatisfy { $0["evidence"]?.stringValue != nil } == true)
             #expect(try await harness.host(identity.hostId).point.nextSeq == 20)
         }
     }
@@ -118,6 +121,24 @@ import Testing
                                                                             now: CollectorClock.now())
             let hidden = try await harness.client.admin("GET", "/v1/admin/hosts", token: assembly.token).json(expect: 200)
             #expect(hidden["hosts"]?.arrayValue?.isEmpty == true)
+        }
+    }
+
+    /// One host over its request rate gets 429 and does no work; another host is unaffected.
+    @Test func perHostRateLimit() async throws {
+        var limits = CollectorLimits()
+        limits.requestsPerSecondPerHost = 1
+        limits.burstPerHost = 3
+        try await CollectorHarness.run(.sqlite, limits: limits) { harness in
+            let (busy, _) = try await harness.enrolHost()
+            let (quiet, _) = try await harness.enrolHost()
+            var statuses: [Int] = []
+            for _ in 0..<6 { statuses.append(try await harness.client.signed("GET", "/v1/agent/head", identity: busy).status) }
+            #expect(statuses.filter { $0 == 200 }.count <= 4)
+            #expect(statuses.contains(429))
+            #expect(try await harness.client.signed("GET", "/v1/agent/head", identity: quiet).status == 200)
+            let metrics = try await harness.client.send("GET", "/metrics")
+            #expect(metrics.text.contains("mamori_rejected_requests_total{reason=\"rate-limit\"}"))
         }
     }
 
