@@ -3,7 +3,9 @@
 #  1. verify throughput on a 1,000,000-record journal, side by side with sha256sum over the
 #     same segment files in the same run (5 runs each, medians, ratio);
 #  2. durable append rate and latency: fdatasync per record, and group commit in batches;
-#  3. the media guard: attach -> BLKROSET latency and the mount race (scripts/media-bench.sh, root).
+#  3. the media guard: attach -> BLKROSET latency and the mount race (scripts/media-bench.sh, root);
+#  4. the collector: sustained verified ingest and a 100,000-terminal fleet on SQLite and
+#     PostgreSQL (scripts/collector-bench.sh).
 # Writes the results into docs/benchmarks.md (machine and date included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,8 @@ work=build/bench
 swift build -c release --product mamorictl >/dev/null
 swift build -c release --product mamori-bench >/dev/null
 swift build -c release --product mamori-agent >/dev/null
+swift build -c release --product mamori-collector >/dev/null
+swift build -c release --product mamori-loadgen >/dev/null
 bin=.build/release
 rm -rf "$work"
 mkdir -p "$work"
@@ -88,4 +92,5 @@ Latency is per append call (one batch, or for the concurrent row one awaited rec
 acknowledgement always waits for its batch's sync.
 MD
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/media-bench.sh >> docs/benchmarks.md
+MAMORI_BIN_DIR="$PWD/$bin" bash scripts/collector-bench.sh >> docs/benchmarks.md
 cat docs/benchmarks.md

@@ -12,7 +12,8 @@
 #
 # DIR defaults to $MAMORI_PG_DIR or /tmp/mamori-pg-test. The server listens on 127.0.0.1 at a free
 # port (password login, role `mamori` with CREATEDB so each test can make its own database) and
-# on a unix socket in DIR (trust, for this script). fsync is off: the data is thrown away.
+# on a unix socket in DIR (trust, for this script). fsync is off: the data is thrown away
+# (MAMORI_PG_DURABLE=1 keeps PostgreSQL's durable defaults, for benchmarks).
 # If PostgreSQL cannot start this exits non-zero with the server log: tests fail, never skip.
 set -euo pipefail
 
@@ -47,12 +48,14 @@ start() {
   as_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres -E UTF8 --no-locale \
     --auth-local=trust --auth-host=scram-sha-256 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; fail "initdb failed in $dir"; }
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${MAMORI_PG_DURABLE:-0}" != 1 ] || durability=""
   # A free port can be taken between the probe and the bind (other worktrees test too): retry.
   for attempt in 1 2 3; do
     port="$(free_port)"
     if as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+            $durability -c max_connections=300" \
         start >/dev/null; then
       break
     fi
