@@ -69,3 +69,33 @@ import Testing
         #expect(value == 42)
     }
 }
+
+/// SQLite's one connection: a plain query issued while another task's transaction is open waits
+/// for it, so it never runs inside it (it would see, and become part of, uncommitted work).
+@Suite struct SQLiteSerialisationTests {
+    struct Abandon: Error, Equatable {}
+
+    @Test(.timeLimit(.minutes(1)))
+    func plainQueryWaitsForAnOpenTransaction() async throws {
+        try await withFreshDatabase(.sqlite) { fresh in
+            let db = try await SQLiteDatabase.open(
+                path: SQLDatabaseOpener.sqlitePath(dataDirectory: fresh.dataDirectory), logger: testLogger)
+            try await db.query("CREATE TABLE t (id BIGINT PRIMARY KEY)", [])
+            let (inside, insideContinuation) = AsyncStream.makeStream(of: Void.self)
+            let (release, releaseContinuation) = AsyncStream.makeStream(of: Void.self)
+            let transaction = Task { try await db.transaction { tx in
+                try await tx.query("INSERT INTO t (id) VALUES (1)", [])
+                insideContinuation.yield()
+                for await _ in release { break }
+                throw Abandon()
+            } }
+            for await _ in inside { break }
+            let count = Task { try await db.query("SELECT COUNT(*) AS n FROM t", []) }
+            while db.lock.waiterCount < 1 { await Task.yield() }
+            releaseContinuation.yield()
+            await #expect(throws: Abandon()) { try await transaction.value }
+            #expect(try await count.value.first?["n"] == .int(0))
+            try await db.close()
+        }
+    }
+}

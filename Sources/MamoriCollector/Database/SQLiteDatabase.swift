@@ -20,7 +20,7 @@ public final class SQLiteDatabase: SQLDatabase {
     /// connection's lock (busy_timeout) blocks it; on a shared pool it could block the very
     /// thread that connection needs to finish and release the lock.
     private let threadPool: NIOThreadPool
-    private let lock = AsyncLock()
+    let lock = AsyncLock()  // internal: tests wait for a known queue
     private let isClosed = Atomic<Bool>(false)
 
     /// How long a statement waits for another process's write lock before failing with `.retryable`.
