@@ -25,12 +25,14 @@ pam: deps
 	install -m 0644 .build/release/libpam_mamori.so $(BUILD_DIR)/pam_mamori.so
 
 # Builds once, then runs every suite (unit, store, CLI, crash, PAM stack, the media guard's
-# umockdev stage) in one process, then the independent Python check of the journal test vectors,
-# then the PAM module's load/unload cycle under valgrind, then the media guard's kernel stage
-# (root: loop devices, its own systemd-udevd).
+# umockdev stage, the collector's storage and HTTPS API on SQLite and on a throwaway PostgreSQL server
+# that scripts/pg-test-server.sh starts and always stops) in one process, then the independent
+# Python check of the journal test vectors, then the PAM module's load/unload cycle under valgrind,
+# then the media guard's kernel stage (root: loop devices, its own systemd-udevd).
 test: deps pam
 	$(SWIFT) build --build-tests
-	MAMORI_BIN_DIR=$(CURDIR)/.build/debug MAMORI_PAM_MODULE=$(CURDIR)/$(BUILD_DIR)/pam_mamori.so $(SWIFT) test --skip-build
+	MAMORI_BIN_DIR=$(CURDIR)/.build/debug MAMORI_PAM_MODULE=$(CURDIR)/$(BUILD_DIR)/pam_mamori.so \
+		bash scripts/pg-test-server.sh run -- $(SWIFT) test --skip-build
 	$(PYTHON) scripts/journal_vectors.py docs/journal-vectors.json
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug MAMORI_PAM_MODULE=$(CURDIR)/$(BUILD_DIR)/pam_mamori.so bash scripts/pam-valgrind.sh
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug bash scripts/media-kernel-stage.sh

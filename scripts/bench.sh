@@ -4,7 +4,9 @@
 #     same segment files in the same run (5 runs each, medians, ratio);
 #  2. durable append rate and latency: fdatasync per record, and group commit in batches;
 #  3. the media guard: attach -> BLKROSET latency and the mount race (scripts/media-bench.sh, root);
-#  4. the second factor: pam_mamori vs pam_oath vs pam_google_authenticator (scripts/pam-bench.sh).
+#  4. the second factor: pam_mamori vs pam_oath vs pam_google_authenticator (scripts/pam-bench.sh);
+#  5. the collector: sustained verified ingest and a 100,000-terminal fleet on SQLite and
+#     PostgreSQL (scripts/collector-bench.sh).
 # Writes the results into docs/benchmarks.md (machine and date included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,8 @@ swift build -c release --product mamorictl >/dev/null
 swift build -c release --product mamori-bench >/dev/null
 swift build -c release --product mamori-agent >/dev/null
 make -s pam >/dev/null
+swift build -c release --product mamori-collector >/dev/null
+swift build -c release --product mamori-loadgen >/dev/null
 bin=.build/release
 rm -rf "$work"
 mkdir -p "$work"
@@ -92,4 +96,5 @@ MD
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/media-bench.sh >> docs/benchmarks.md
 echo >> docs/benchmarks.md
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/pam-bench.sh >> docs/benchmarks.md
+MAMORI_BIN_DIR="$PWD/$bin" bash scripts/collector-bench.sh >> docs/benchmarks.md
 cat docs/benchmarks.md

@@ -31,6 +31,8 @@ packages=(
   valgrind             # memcheck over the module's load/unload cycle (make test)
   libpam-oath          # pam_oath, compared in the second-factor benchmark (make bench)
   libpam-google-authenticator  # pam_google_authenticator, compared in the same benchmark
+  curl                 # the collector CLI test checks /healthz and /metrics over HTTPS
+  postgresql           # the collector's second engine: scripts/pg-test-server.sh runs a throwaway cluster
 )
 
 missing=()

@@ -9,13 +9,13 @@ import Glibc
 struct Mamorictl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mamorictl",
-        abstract: "Administer Mamori: journals, keys, second-factor enrolment, profiles.",
+        abstract: "Administer Mamori: journals, keys, second-factor enrolment, profiles, enrolment tokens.",
         discussion: """
             Exit status: 0 success; 1 a verification or check failed (the output says which and where);
             2 bad arguments or unreadable input.
             """,
         version: MamoriVersion.current,
-        subcommands: [JournalCommand.self, KeysCommand.self, MFACommand.self, ProfileCommand.self]
+        subcommands: [JournalCommand.self, KeysCommand.self, MFACommand.self, ProfileCommand.self, EnrollTokenCommand.self]
     )
 }
 

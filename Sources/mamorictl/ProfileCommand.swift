@@ -3,8 +3,8 @@ import ArgumentParser
 struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
-        abstract: "Lint, sign and verify profiles.",
+        abstract: "Lint, sign, verify and push profiles.",
         discussion: "Exit status: 0 valid/accepted; 1 lint errors or rejected (with the reason); 2 bad arguments or unreadable input.",
-        subcommands: [ProfileLint.self, ProfileSign.self, ProfileVerify.self]
+        subcommands: [ProfileLint.self, ProfileSign.self, ProfileVerify.self, ProfilePush.self]
     )
 }

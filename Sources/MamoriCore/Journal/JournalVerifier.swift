@@ -53,6 +53,13 @@ public struct JournalFailure: Sendable, Hashable, CustomStringConvertible {
     public var location: JournalLineLocation?
     public var detail: String
 
+    public init(kind: JournalFailureKind, seq: UInt64, location: JournalLineLocation?, detail: String) {
+        self.kind = kind
+        self.seq = seq
+        self.location = location
+        self.detail = detail
+    }
+
     public var description: String {
         var text = "\(kind.rawValue) at seq \(seq): \(detail)"
         if let location { text += " [\(location)]" }
@@ -69,33 +76,70 @@ public struct JournalVerificationReport: Sendable {
     /// Seq of the last checkpoint whose signature verified (it covers every record before it).
     public var lastCheckpointSeq: UInt64?
     public var failure: JournalFailure?
+    /// Where a verifier of the next batch starts, when everything verified.
+    public var resume: JournalResumePoint?
 
     public var isValid: Bool { failure == nil }
 }
 
-/// Verifies a whole journal from genesis with K0 and the host's public key, and names the first
-/// failure precisely. The fast path costs one SHA-256 over the body and one HMAC over a digest.
+/// The state a verifier carries from one record to the next: the seq and `prev` the next record
+/// must have, and the epoch it must be sealed in. Genesis is (0, zero, 0). The collector keeps one
+/// per host, so each batch is verified as the continuation of what it already holds.
+public struct JournalResumePoint: Sendable, Hashable {
+    public var nextSeq: UInt64
+    public var prev: Digest32
+    public var epoch: UInt64
+
+    public init(nextSeq: UInt64, prev: Digest32, epoch: UInt64) {
+        self.nextSeq = nextSeq
+        self.prev = prev
+        self.epoch = epoch
+    }
+
+    public static let genesis = JournalResumePoint(nextSeq: 0, prev: .zero, epoch: 0)
+}
+
+/// Verifies a journal with the host's public key and names the first failure precisely: from
+/// genesis with K0, or (the collector) as the continuation of a resume point with that epoch's
+/// key. The fast path costs one SHA-256 over the body and one HMAC over a digest.
 public struct JournalVerifier {
     public let hostKey: Curve25519.Signing.PublicKey
     public let expectedHead: JournalHead?
+    public let start: JournalResumePoint
     private var keys: EpochKeyChain
 
     public init(k0: EpochKey, hostKey: Curve25519.Signing.PublicKey, expectedHead: JournalHead? = nil) {
         self.keys = EpochKeyChain(k0: k0)
         self.hostKey = hostKey
         self.expectedHead = expectedHead
+        self.start = .genesis
     }
 
+    /// Verifies lines that continue from `point`, whose epoch's key is `epochKey`. Keys of earlier
+    /// epochs are not derivable from it (forward security), so a record sealed with one is
+    /// reported as modified rather than as sealed under the wrong epoch's key.
+    public init(resumingAt point: JournalResumePoint, epochKey: EpochKey, hostKey: Curve25519.Signing.PublicKey) {
+        precondition(point.epoch == epochKey.epoch, "the key must be the resume point's epoch key")
+        self.keys = EpochKeyChain(startingAt: epochKey)
+        self.hostKey = hostKey
+        self.expectedHead = nil
+        self.start = point
+    }
+
+    /// The key of `epoch` (nil before the chain's first key); the collector stores the key of the
+    /// epoch a batch ends in.
+    public mutating func epochKey(for epoch: UInt64) -> EpochKey? { keys.key(for: epoch) }
+
     private struct State {
-        var seq: UInt64 = 0
-        var prev: Digest32 = .zero
-        var epoch: UInt64 = 0
+        var seq: UInt64
+        var prev: Digest32
+        var epoch: UInt64
     }
 
     public mutating func verify(_ source: some JournalLineSource) throws -> JournalVerificationReport {
         var report = JournalVerificationReport()
-        var state = State()
-        var currentKey = keys.key(for: 0)!
+        var state = State(seq: start.nextSeq, prev: start.prev, epoch: start.epoch)
+        var currentKey = keys.key(for: start.epoch)!
         var anomalyLine: Int?
         var anomalyParse: Result<ParsedJournalLine, JournalLineError>?
         var anomalyLocation: JournalLineLocation?
@@ -166,8 +210,10 @@ public struct JournalVerifier {
             return report
         }
         if report.records == 0 {
-            report.failure = JournalFailure(kind: .truncated, seq: 0, location: nil,
-                                            detail: "the journal holds no records (every journal starts with journal.created)")
+            report.failure = JournalFailure(kind: .truncated, seq: state.seq, location: nil,
+                                            detail: start == .genesis
+                                                ? "the journal holds no records (every journal starts with journal.created)"
+                                                : "the batch holds no records")
             return report
         }
         if let expectedHead {
@@ -176,8 +222,10 @@ public struct JournalVerifier {
                 report.failure = JournalFailure(
                     kind: .truncated, seq: have, location: nil,
                     detail: "the journal ends after \(have) records, but the expected head is seq \(expectedHead.seq)")
+                return report
             }
         }
+        report.resume = JournalResumePoint(nextSeq: state.seq, prev: state.prev, epoch: state.epoch)
         return report
     }
 

@@ -1,0 +1,68 @@
+public import Crypto
+public import MamoriCore
+
+/// A host's journal made in memory with the same sealing code the agent uses, for the load
+/// generator and the collector's tests: varied records, epoch-end checkpoints when the epoch
+/// policy says so, lines ready to ship.
+public struct SyntheticJournal {
+    public private(set) var sealer: JournalSealer
+    public let k0: EpochKey
+    public let hostKey: Curve25519.Signing.PrivateKey
+    var random: SplitMix64
+    var clock: Timestamp
+
+    public init(host: String, seed: UInt64, start: Timestamp, policy: EpochPolicy = EpochPolicy(maxRecords: 200, maxDurationSeconds: 86400)) {
+        k0 = EpochKey.generateK0()
+        hostKey = Curve25519.Signing.PrivateKey()
+        sealer = JournalSealer(host: host, key: k0, signingKey: hostKey, nextSeq: 0, head: .zero, epochFirstSeq: 0,
+                               epochStartedAt: start, policy: policy)
+        random = SplitMix64(seed: seed)
+        clock = start
+        let created = sealer.seal(kind: JournalKind.created, payload: ["version": .string(MamoriVersion.current)], time: start)
+        pending = [created.line]
+    }
+
+    /// Lines made but not yet handed out (the genesis record).
+    var pending: [[UInt8]]
+
+    /// The next `count` records (checkpoints included) as lines, each with its newline.
+    public mutating func nextBatch(_ count: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        for line in lines(count) {
+            out.append(contentsOf: line)
+            out.append(0x0A)
+        }
+        return out
+    }
+
+    /// The next `count` records as separate lines (without newlines).
+    public mutating func lines(_ count: Int) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+            if !pending.isEmpty {
+                out.append(pending.removeFirst())
+                continue
+            }
+            clock = clock.adding(microseconds: Int64(random.next() % 5_000_000))
+            if sealer.epochIsDue(now: clock) {
+                out.append(sealer.checkpoint(reason: .epochEnd, time: clock).line)
+                _ = sealer.advanceEpoch(now: clock)
+                continue
+            }
+            out.append(sealer.seal(kind: Self.kinds[Int(random.next() % UInt64(Self.kinds.count))], payload: payload(), time: clock).line)
+        }
+        return out
+    }
+
+    static let kinds = ["auth.success", "auth.failure", "media.blocked", "media.read-only", "posture.pass", "posture.fail", "profile.applied"]
+
+    mutating func payload() -> [String: JSONValue] {
+        [
+            "user": .string("user\(random.next() % 500)"),
+            "service": .string(["login", "gdm-password", "sudo", "sshd"][Int(random.next() % 4)]),
+            "device": .string("/dev/sd\(Character(UnicodeScalar(UInt8(97 + random.next() % 6))))"),
+            "n": .int(Int64(random.next() % 100_000)),
+        ]
+    }
+}

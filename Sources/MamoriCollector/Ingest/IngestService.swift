@@ -1,0 +1,115 @@
+public import MamoriCore
+
+/// What became of a batch.
+public enum IngestOutcome: Sendable, Equatable {
+    /// Stored (or already held): the head after it, how many records were new.
+    case stored(head: JournalHead, newRecords: Int64, duplicate: Bool)
+    /// Refused as tampering: kept as evidence, an alert raised, the head unchanged.
+    case tampered(JournalFailure, alertId: String, head: JournalHead?)
+}
+
+/// Verifies every batch in full as the continuation of what the collector already holds, and
+/// stores only a batch that extends the head. Overlap with stored records must match byte for
+/// byte (a re-delivery is acknowledged again, nothing stored twice); anything else — a gap, a
+/// fork, a bad MAC, a key from the wrong epoch, a bad checkpoint signature — is evidence.
+public struct IngestService: Sendable {
+    public let store: CollectorStore
+    public let box: SecretBox
+    public let metrics: CollectorMetrics
+    /// The most lines one batch may hold.
+    public var maxRecords = 100_000
+
+    public init(store: CollectorStore, box: SecretBox, metrics: CollectorMetrics) {
+        self.store = store
+        self.box = box
+        self.metrics = metrics
+    }
+
+    public func ingest(host initial: HostRecord, body: [UInt8], now: Timestamp) async throws -> IngestOutcome {
+        let lines = try splitLines(body)
+        var host = initial
+        // Two attempts: a concurrent request for the same host may move the head between our
+        // read and our conditional write; the second attempt then sees it (usually a duplicate).
+        for _ in 0..<2 {
+            if let outcome = try await attempt(host: host, lines: lines, body: body, now: now) { return outcome }
+            guard let fresh = try await store.host(id: host.id) else { throw CollectorError.notFound("host \(host.id) is gone") }
+            host = fresh
+        }
+        throw CollectorError.conflict("the host's head kept moving; send the batch again")
+    }
+
+    /// The body's lines (each must end with a newline), without the newlines.
+    func splitLines(_ body: [UInt8]) throws -> [ArraySlice<UInt8>] {
+        guard !body.isEmpty else { throw CollectorError.badRequest("the batch is empty") }
+        guard body.last == 0x0A else { throw CollectorError.badRequest("the batch must end with a newline (one record per line)") }
+        let lines = body.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false)
+        guard lines.count <= maxRecords else { throw CollectorError.tooLarge("a batch holds at most \(maxRecords) records") }
+        return lines
+    }
+
+    func attempt(host: HostRecord, lines: [ArraySlice<UInt8>], body: [UInt8], now: Timestamp) async throws -> IngestOutcome? {
+        let next = host.point.nextSeq
+        let firstSeq = lines.first.flatMap { line in line.withUnsafeBufferPointer { try? JournalLineParser.parse($0).seq } }
+        var newLines = lines[...]
+        if let firstSeq, firstSeq < next {
+            let overlap = Int(min(UInt64(lines.count), next - firstSeq))
+            if let failure = try await compareOverlap(host: host, lines: lines.prefix(overlap), firstSeq: firstSeq) {
+                return try await refuse(host: host, failure: failure, body: body, now: now)
+            }
+            newLines = lines.dropFirst(overlap)
+            if newLines.isEmpty, let head = host.head {
+                metrics.recordDuplicate()
+                return .stored(head: head, newRecords: 0, duplicate: true)
+            }
+        }
+        let epochKeyBytes = try box.open(host.epochKeySealed, context: "epoch-key:" + host.id)
+        guard let hostKey = host.publicKey else { throw CollectorError.internalError("host \(host.id) has no usable public key") }
+        var verifier = JournalVerifier(resumingAt: host.point, epochKey: EpochKey(epoch: host.point.epoch, keyBytes: epochKeyBytes),
+                                       hostKey: hostKey)
+        let source = InMemoryJournalSource(lines: newLines.map(Array.init), segmentName: "batch")
+        let report = try verifier.verify(source)
+        if let failure = report.failure {
+            return try await refuse(host: host, failure: failure, body: body, now: now)
+        }
+        guard let resume = report.resume, let head = report.head, let key = verifier.epochKey(for: resume.epoch) else {
+            throw CollectorError.internalError("verification succeeded without a resume point")
+        }
+        var text: [UInt8] = []
+        text.reserveCapacity(body.count)
+        for line in newLines {
+            text.append(contentsOf: line)
+            text.append(0x0A)
+        }
+        let sealedKey = try box.seal(key.keyBytes, context: "epoch-key:" + host.id)
+        let stored = try await store.appendBatch(hostId: host.id, from: host.point, to: resume, epochKeySealed: sealedKey,
+                                                 lines: String(decoding: text, as: UTF8.self), records: Int64(newLines.count), now: now)
+        guard stored else { return nil }
+        metrics.recordIngest(records: newLines.count)
+        return .stored(head: head, newRecords: Int64(newLines.count), duplicate: false)
+    }
+
+    /// Lines the collector already holds must come again unchanged.
+    func compareOverlap(host: HostRecord, lines: ArraySlice<ArraySlice<UInt8>>, firstSeq: UInt64) async throws -> JournalFailure? {
+        let last = firstSeq + UInt64(lines.count) - 1
+        let stored = try await store.storedLines(hostId: host.id, seqs: firstSeq...last)
+        for (offset, line) in lines.enumerated() {
+            let seq = firstSeq + UInt64(offset)
+            guard let held = stored[seq] else {
+                return JournalFailure(kind: .forked, seq: seq, location: nil,
+                                      detail: "the batch resends seq \(seq), which the collector does not hold as sent")
+            }
+            if !held.utf8.elementsEqual(line) {
+                return JournalFailure(kind: .forked, seq: seq, location: nil,
+                                      detail: "record \(seq) differs from the one the collector already holds")
+            }
+        }
+        return nil
+    }
+
+    func refuse(host: HostRecord, failure: JournalFailure, body: [UInt8], now: Timestamp) async throws -> IngestOutcome {
+        metrics.recordVerificationFailure(kind: failure.kind.rawValue)
+        let alert = try await store.raiseAlert(host: host, kind: "tamper", failure: failure.kind.rawValue, seq: Int64(failure.seq),
+                                               detail: failure.detail, route: "journal", body: body, now: now)
+        return .tampered(failure, alertId: alert.id, head: host.head)
+    }
+}

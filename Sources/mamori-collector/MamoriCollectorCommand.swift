@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MamoriCollector
+import MamoriCore
+
+@main
+struct MamoriCollectorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mamori-collector",
+        abstract: "Mamori's collector: enrolment, verified journal ingest, profile distribution.",
+        version: MamoriVersion.current,
+        subcommands: [InitCommand.self, ServeCommand.self, AdminTokenCommand.self]
+    )
+}
+
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "The collector's data directory (keys, certificates, the SQLite database).")
+    var data: String
+
+    @Option(help: "postgres://USER:PASSWORD@HOST:PORT/DB to use PostgreSQL instead of SQLite in the data directory.")
+    var database: String?
+
+    func open(logger: Logger) async throws -> any SQLDatabase {
+        let database = try await SQLDatabaseOpener.open(url: self.database, dataDirectory: data, logger: logger)
+        do {
+            _ = try await SQLMigrator(migrations: CollectorSchema.migrations).migrate(database, logger: logger)
+        } catch {
+            try? await database.close()
+            throw error
+        }
+        return database
+    }
+}
+
+enum CollectorLogging {
+    static func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = ProcessInfo.processInfo.environment["MAMORI_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+}
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create the data directory: database, CA and server certificate, keys, and a first admin token (printed once)."
+    )
+
+    @OptionGroup var options: DatabaseOptions
+
+    @Option(name: .customLong("server-name"), help: "A DNS name or IPv4 address agents use to reach this collector (repeatable).")
+    var serverNames: [String] = []
+
+    @Option(name: .customLong("profile-root"), help: "The profile root public key file (from `mamorictl keys init`); pushed profiles must chain to it.")
+    var profileRoot: String?
+
+    func run() async throws {
+        let data = CollectorData(directory: options.data)
+        var root: ProfilePublicKey?
+        if let profileRoot {
+            let text = try String(contentsOfFile: profileRoot, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let key = ProfilePublicKey(hex: text) else { throw ValidationError("\(profileRoot): a public key is 64 lower-case hex digits") }
+            root = key
+        }
+        let names = serverNames.isEmpty ? ["localhost", "127.0.0.1", ProcessInfo.processInfo.hostName] : serverNames
+        try data.create(serverNames: Array(Set(names)).sorted(), profileRoot: root)
+        let logger = CollectorLogging.logger("mamori-collector")
+        let database = try await options.open(logger: logger)
+        let store = CollectorStore(database: database)
+        let token = try await store.createAdminToken(role: .admin, organisations: nil, label: "first admin (init)", now: CollectorClock.now())
+        try await database.close()
+        print("collector created in \(options.data)")
+        print("CA certificate for agents and mamorictl: \(data.caCertificatePath)")
+        print("first admin token (shown once, stored hashed):")
+        print(token.token)
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the HTTPS API until SIGTERM.")
+
+    @OptionGroup var options: DatabaseOptions
+
+    @Option(help: "ADDRESS:PORT to listen on.")
+    var listen = "0.0.0.0:8443"
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.")
+    var maxBodyBytes = 8 << 20
+
+    @Option(name: .customLong("rate-per-host"), help: "Requests per second one host may make (burst: twice this).")
+    var ratePerHost = 10.0
+
+    func validate() throws {
+        guard parseListen() != nil else { throw ValidationError("--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8443") }
+        guard (1024...(256 << 20)).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be between 1 KiB and 256 MiB") }
+        guard ratePerHost > 0 else { throw ValidationError("--rate-per-host must be positive") }
+    }
+
+    func parseListen() -> (String, Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        let host = String(listen[..<colon])
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func run() async throws {
+        let logger = CollectorLogging.logger("mamori-collector")
+        let data = CollectorData(directory: options.data)
+        let database = try await options.open(logger: logger)
+        var limits = CollectorLimits()
+        limits.maxBodyBytes = maxBodyBytes
+        limits.requestsPerSecondPerHost = ratePerHost
+        limits.burstPerHost = ratePerHost * 2
+        let service = CollectorService(store: CollectorStore(database: database), box: try data.secretBox(), receiptKey: try data.receiptKey(),
+                                       profileRoot: try data.profileRoot(), limits: limits, logger: logger)
+        let (host, port) = parseListen()!
+        let server = CollectorServer(service: service, data: data, host: host, port: port)
+        do {
+            try await server.run { port in
+                logger.info("listening", metadata: ["address": "\(host):\(port)", "engine": "\(database.engine.rawValue)"])
+            }
+        } catch {
+            try? await database.close()
+            throw error
+        }
+        try await database.close()
+    }
+}
+
+struct AdminTokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin-token",
+        abstract: "Create an administrator's bearer token on this collector (printed once, stored hashed)."
+    )
+
+    @OptionGroup var options: DatabaseOptions
+
+    @Option(help: "admin, auditor or viewer.")
+    var role: String
+
+    @Option(help: "Organisation the token covers (repeatable); none: every organisation.")
+    var org: [String] = []
+
+    @Option(help: "Who holds the token, for the record.")
+    var label: String
+
+    func run() async throws {
+        guard let role = AdminRole(rawValue: role) else { throw ValidationError("--role must be admin, auditor or viewer") }
+        let organisations = try org.map { text -> Organisation in
+            guard let org = Organisation(identifierOrName: text) else { throw ValidationError("unknown organisation \(text)") }
+            return org
+        }
+        let database = try await options.open(logger: CollectorLogging.logger("mamori-collector"))
+        let token = try await CollectorStore(database: database).createAdminToken(
+            role: role, organisations: organisations.isEmpty ? nil : organisations, label: label, now: CollectorClock.now())
+        try await database.close()
+        print(token.token)
+    }
+}

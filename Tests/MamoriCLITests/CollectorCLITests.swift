@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// The collector as an operator runs it: `mamori-collector init` and `serve` as processes,
+/// `mamorictl enroll-token create` and `profile push` against it, and `mamori-loadgen` streaming
+/// journals with an injected fault, all over real HTTPS on SQLite.
+@Suite(.serialized) struct CollectorCLITests {
+    final class RunningCollector {
+        let directory: TemporaryDirectory
+        let process = Process()
+        var port = 0
+        var data: String { directory.path + "/data" }
+        var url: String { "https://127.0.0.1:\(port)" }
+        var ca: String { data + "/tls/ca.pem" }
+        let tokenFile: String
+
+        init(profileRoot: String?) throws {
+            directory = try TemporaryDirectory("mamori-collector-cli")
+            var arguments = ["init", "--data", directory.path + "/data"]
+            if let profileRoot { arguments += ["--profile-root", profileRoot] }
+            let initResult = try CLI.run("mamori-collector", arguments)
+            #expect(initResult.status == 0, "init failed: \(initResult.stderr)")
+            let token = initResult.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(token.hasPrefix("mamori_admin_"))
+            tokenFile = directory.path + "/token"
+            try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            // Port 0: the collector picks a free one and logs it.
+            process.executableURL = URL(fileURLWithPath: CLI.binDirectory + "/mamori-collector")
+            process.arguments = ["serve", "--data", directory.path + "/data", "--listen", "127.0.0.1:0"]
+            let logPath = directory.path + "/serve.log"
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            let log = FileHandle(forWritingAtPath: logPath)
+            process.standardOutput = log
+            process.standardError = log
+            try process.run()
+            for _ in 0..<300 where port == 0 {
+                let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                if let range = text.range(of: "address=127.0.0.1:") {
+                    port = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
+                }
+                if port == 0 { usleep(50_000) }
+            }
+            #expect(port > 0, "the collector did not start: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+        }
+
+        var environment: [String: String] { ["MAMORI_SERVER": url, "MAMORI_CA": ca] }
+
+        func stop() -> Int32 {
+            process.terminate()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        deinit { if process.isRunning { process.terminate() } }
+    }
+
+    @Test func initServeEnrolShipAndCatchAFork() throws {
+        let collector = try RunningCollector(profileRoot: nil)
+        let health = try CLI.runExecutable("/usr/bin/curl", ["-s", "--cacert", collector.ca, collector.url + "/healthz"])
+        #expect(health.stdout.contains("\"status\":\"ok\""))
+        // A second init over the same directory is refused: nothing is overwritten.
+        let again = try CLI.run("mamori-collector", ["init", "--data", collector.data])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("refusing to overwrite"))
+
+        let token = try CLI.run("mamorictl", ["enroll-token", "create", "--org", "区議会", "--group", "clerks", "--expires", "2h",
+                                              "--token-file", collector.tokenFile, "--format", "json"], environment: collector.environment)
+        #expect(token.status == 0, "\(token.stderr)")
+        #expect(token.stdout.contains("\"org\":\"assembly\""))
+        let badOrg = try CLI.run("mamorictl", ["enroll-token", "create", "--org", "parliament", "--token-file", collector.tokenFile],
+                                 environment: collector.environment)
+        #expect(badOrg.status == 2)
+        let wrongToken = try CLI.run("mamorictl", ["enroll-token", "create", "--org", "mayor"],
+                                     environment: collector.environment.merging(["MAMORI_TOKEN": "mamori_admin_nope"]) { $1 })
+        #expect(wrongToken.status == 1)
+        #expect(wrongToken.stderr.contains("401"))
+
+        let load = try CLI.run("mamori-loadgen", ["--server", collector.url, "--ca", collector.ca, "--token", "@" + collector.tokenFile,
+                                                  "--hosts", "4", "--records-per-batch", "50", "--interval", "0.2", "--duration", "3",
+                                                  "--inject", "fork", "--inject-host", "2", "--format", "json"])
+        #expect(load.status == 0, "\(load.stdout) \(load.stderr)")
+        #expect(load.stdout.contains("\"injected_refused\":1"))
+        #expect(load.stdout.contains("\"unexpected\":0"))
+        #expect(load.stdout.contains("\"forked\":1"))
+        let metrics = try CLI.runExecutable("/usr/bin/curl", ["-s", "--cacert", collector.ca, collector.url + "/metrics"])
+        #expect(metrics.stdout.contains("mamori_verification_failures_total{kind=\"forked\"} 1"))
+        #expect(metrics.stdout.contains("mamori_hosts{status=\"tampered\"} 1"))
+        #expect(collector.stop() == 0)
+    }
+
+    @Test func profilePushIsVerifiedByTheCollector() throws {
+        let keys = try TemporaryDirectory("mamori-collector-keys")
+        #expect(try CLI.mamorictl("keys", "init", "--dir", keys.path).status == 0)
+        let collector = try RunningCollector(profileRoot: keys.path + "/root.pub")
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let signed = keys.path + "/standard.signed"
+        let sign = try CLI.mamorictl("profile", "sign", repo.appendingPathComponent("profiles/mynumber-standard.yaml").path,
+                                     "--key", keys.path + "/signing.key", "--out", signed)
+        #expect(sign.status == 0, "\(sign.stderr)")
+        let push = try CLI.run("mamorictl", ["profile", "push", signed, "--token-file", collector.tokenFile], environment: collector.environment)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(push.stdout.contains("accepted: mayor version 1"))
+        let again = try CLI.run("mamorictl", ["profile", "push", signed, "--token-file", collector.tokenFile], environment: collector.environment)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("not newer"))
+        #expect(collector.stop() == 0)
+    }
+}
