@@ -76,7 +76,10 @@ import Testing
     }
 
     /// Two collectors starting together on one database: each migration is applied exactly once.
-    @Test(arguments: TestEngines.all)
+    /// Several collector instances share a database only on PostgreSQL (docs/collector.md); on
+    /// SQLite, three connections racing BEGIN IMMEDIATE under a loaded test run can exceed the busy
+    /// time-out, which is not a deployment this covers.
+    @Test(arguments: TestEngines.all.filter { $0 == .postgres })
     func concurrentMigratorsApplyEachMigrationOnce(engine: SQLEngine) async throws {
         let migrations = (1...6).map { version in
             SQLMigration(version: version, name: "m\(version)", statements: [
