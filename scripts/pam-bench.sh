@@ -186,21 +186,7 @@ MD
 if [ "${1:-}" = "--update-doc" ]; then
   # Replace this section of docs/benchmarks.md (or append it), leaving the others as they are.
   section >"$WORK/section.md"
-  python3 - "$ROOT/docs/benchmarks.md" "$WORK/section.md" <<'PY'
-import sys
-doc_path, section_path = sys.argv[1], sys.argv[2]
-lines = open(doc_path, encoding="utf-8").read().splitlines(keepends=True)
-section = open(section_path, encoding="utf-8").read()
-heading = "## Second factor: "
-start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
-if start is None:
-    text = "".join(lines).rstrip("\n") + "\n\n" + section
-else:
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    text = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
-open(doc_path, "w", encoding="utf-8").write(text)
-PY
+  python3 "$ROOT/scripts/bench_splice.py" "$ROOT/docs/benchmarks.md" "$WORK/section.md" "## Second factor: "
   log "docs/benchmarks.md updated"
 else
   section
