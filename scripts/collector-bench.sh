@@ -30,33 +30,35 @@ trap cleanup EXIT
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
-# start_collector ENGINE: init + serve; sets url, ca, token_file.
+# start_collector ENGINE RUN: a fresh collector (and for postgres a fresh cluster) for one run;
+# sets url, ca, token_file.
 start_collector() {
-  local engine=$1 data="$WORK/$1/data" database=()
+  local engine=$1 run="$1-$2" data="$WORK/$1-$2/data" database=()
   if [ "$engine" = postgres ]; then
     # A fresh cluster with PostgreSQL's durable defaults (fsync on), not the tests' fsync=off.
     database=(--database "$(MAMORI_PG_DURABLE=1 bash "$ROOT/scripts/pg-test-server.sh" start "$pg_dir" | tail -n 1)")
   fi
-  "$BIN/mamori-collector" init --data "$data" "${database[@]}" > "$WORK/$engine.init" 2>"$WORK/$engine.init.log" \
-    || fail "init ($engine): $(cat "$WORK/$engine.init.log")"
-  tail -n 1 "$WORK/$engine.init" > "$WORK/$engine.token"
+  "$BIN/mamori-collector" init --data "$data" "${database[@]}" > "$WORK/$run.init" 2>"$WORK/$run.init.log" \
+    || fail "init ($run): $(cat "$WORK/$run.init.log")"
+  tail -n 1 "$WORK/$run.init" > "$WORK/$run.token"
   "$BIN/mamori-collector" serve --data "$data" "${database[@]}" --listen 127.0.0.1:0 --rate-per-host 100000 \
-    > "$WORK/$engine.serve.log" 2>&1 &
+    > "$WORK/$run.serve.log" 2>&1 &
   server_pid=$!
   local port=""
   for _ in $(seq 200); do
-    port=$(grep -o 'address=127.0.0.1:[0-9]*' "$WORK/$engine.serve.log" | head -n 1 | cut -d: -f2 || true)
+    port=$(grep -o 'address=127.0.0.1:[0-9]*' "$WORK/$run.serve.log" | head -n 1 | cut -d: -f2 || true)
     [ -n "$port" ] && break
     sleep 0.05
   done
-  [ -n "$port" ] || fail "the collector ($engine) did not start: $(cat "$WORK/$engine.serve.log")"
+  [ -n "$port" ] || fail "the collector ($run) did not start: $(cat "$WORK/$run.serve.log")"
   url="https://127.0.0.1:$port"
   ca="$data/tls/ca.pem"
-  token_file="$WORK/$engine.token"
+  token_file="$WORK/$run.token"
 }
 
 stop_collector() {
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+  bash "$ROOT/scripts/pg-test-server.sh" stop "$pg_dir" >/dev/null 2>&1 || true
 }
 
 loadgen() { "$BIN/mamori-loadgen" --server "$url" --ca "$ca" --token "@$token_file" --format json "$@"; }
@@ -66,18 +68,17 @@ print(v)' "$1" "$2"; }
 ms() { python3 -c 'import sys; print(f"{int(sys.argv[1])/1000:.1f}")' "$1"; }
 
 declare -A sustained fleet
-for engine in sqlite postgres; do
+for engine in ${COLLECTOR_BENCH_ENGINES:-sqlite postgres}; do
   log "$engine: sustained ingest, 50 terminals x 1000-record batches for ${SUSTAIN_SECONDS}s"
-  start_collector "$engine"
-  sustained[$engine]=$(loadgen --hosts 50 --records-per-batch 1000 --interval 0 --concurrency 8 --duration "$SUSTAIN_SECONDS") \
-    || fail "sustained run ($engine) reported errors: ${sustained[$engine]:-}"
+  start_collector "$engine" sustained
+  sustained[$engine]=$(loadgen --hosts 50 --records-per-batch 1000 --interval 0 --concurrency 8 --duration "$SUSTAIN_SECONDS" \
+    | tee "$WORK/$engine-sustained.json") || fail "sustained run ($engine) reported errors: $(cat "$WORK/$engine-sustained.json")"
   stop_collector
   log "$engine: fleet of $FLEET terminals, 10 records every 300 s, for ${FLEET_SECONDS}s"
-  start_collector "$engine"
-  fleet[$engine]=$(loadgen --hosts "$FLEET" --records-per-batch 10 --interval 300 --duration "$FLEET_SECONDS") \
-    || fail "fleet run ($engine) reported errors: ${fleet[$engine]:-}"
+  start_collector "$engine" fleet
+  fleet[$engine]=$(loadgen --hosts "$FLEET" --records-per-batch 10 --interval "${COLLECTOR_BENCH_INTERVAL:-300}" --duration "$FLEET_SECONDS" \
+    | tee "$WORK/$engine-fleet.json") || fail "fleet run ($engine) reported errors: $(cat "$WORK/$engine-fleet.json")"
   stop_collector
-  if [ "$engine" = postgres ]; then bash "$ROOT/scripts/pg-test-server.sh" stop "$pg_dir" >/dev/null; fi
 done
 
 section() {

@@ -27,6 +27,7 @@ struct LoadGenerator: AsyncParsableCommand {
     @Option(help: "Seconds to run after enrolment.") var duration = 10.0
     @Option(help: "Requests in flight at once (0: one per terminal).") var concurrency = 0
     @Option(help: "Organisation the terminals enrol in.") var org = "mayor"
+    @Option(help: "HTTPS connections to keep open (a real fleet has one per terminal).") var connections = 64
     @Option(help: "Tamper on one terminal halfway through: gap, fork, bad-mac, replay.") var inject: Injection?
     @Option(name: .customLong("inject-host"), help: "Which terminal (0-based) to tamper on.") var injectHost = 0
     @Option(help: "text or json.") var format = "text"
@@ -36,13 +37,14 @@ struct LoadGenerator: AsyncParsableCommand {
             throw ValidationError("--hosts, --records-per-batch and --duration must be positive; --interval and --concurrency not negative")
         }
         guard injectHost < hosts else { throw ValidationError("--inject-host must be below --hosts") }
+        guard (1...1024).contains(connections) else { throw ValidationError("--connections must be between 1 and 1024") }
         guard ["text", "json"].contains(format) else { throw ValidationError("--format is text or json") }
     }
 
     func run() async throws {
         let adminToken = try readToken()
         let inFlight = concurrency == 0 ? hosts : concurrency
-        let client = try CollectorClient(baseURL: server, caFile: ca)
+        let client = try CollectorClient(baseURL: server, caPEM: try readCA(), connectionsPerHost: connections)
         let enrolStart = ContinuousClock.now
         let terminals = try await enrolAll(client: client, adminToken: adminToken, limit: min(inFlight, 64))
         let enrolSeconds = (ContinuousClock.now - enrolStart).seconds
@@ -63,6 +65,11 @@ struct LoadGenerator: AsyncParsableCommand {
         let report = stats.report(elapsed: elapsed, enrolSeconds: enrolSeconds, hosts: hosts)
         print(format == "json" ? report.json.canonicalString : report.text)
         if report.unexpected > 0 || (inject != nil && report.injectedRefused == 0) { throw ExitCode(1) }
+    }
+
+    func readCA() throws -> String {
+        guard let pem = try? String(contentsOfFile: ca, encoding: .utf8) else { throw ValidationError("cannot read the CA \(ca)") }
+        return pem
     }
 
     func readToken() throws -> String {

@@ -88,6 +88,21 @@ import Testing
         #expect(collector.stop() == 0)
     }
 
+    /// Each fault the load generator can inject is refused by the collector, and the terminal's
+    /// genuine batches around it are all stored.
+    @Test(arguments: [("gap", "deleted"), ("bad-mac", "bad-mac"), ("replay", "replay")])
+    func loadGeneratorInjectionsAreRefused(inject: String, refusal: String) throws {
+        let collector = try RunningCollector(profileRoot: nil)
+        let load = try CLI.run("mamori-loadgen", ["--server", collector.url, "--ca", collector.ca, "--token", "@" + collector.tokenFile,
+                                                  "--hosts", "3", "--records-per-batch", "40", "--interval", "0.3", "--duration", "2.5",
+                                                  "--inject", inject, "--inject-host", "1", "--format", "json"])
+        #expect(load.status == 0, "\(load.stdout) \(load.stderr)")
+        #expect(load.stdout.contains("\"injected_refused\":1"))
+        #expect(load.stdout.contains("\"unexpected\":0"))
+        #expect(load.stdout.contains("\"\(refusal)\":1"), "\(load.stdout)")
+        #expect(collector.stop() == 0)
+    }
+
     @Test func profilePushIsVerifiedByTheCollector() throws {
         let keys = try TemporaryDirectory("mamori-collector-keys")
         #expect(try CLI.mamorictl("keys", "init", "--dir", keys.path).status == 0)

@@ -7,11 +7,14 @@ public struct SQLMigration: Sendable, Hashable {
     public var version: Int
     public var name: String
     public var statements: [String]
+    /// Run after `statements` on PostgreSQL only: storage tuning with no SQLite counterpart.
+    public var postgresStatements: [String]
 
-    public init(version: Int, name: String, statements: [String]) {
+    public init(version: Int, name: String, statements: [String], postgresStatements: [String] = []) {
         self.version = version
         self.name = name
         self.statements = statements
+        self.postgresStatements = postgresStatements
     }
 }
 
@@ -66,7 +69,7 @@ public struct SQLMigrator: Sendable {
     private func apply(_ migration: SQLMigration, engine: SQLEngine, _ executor: any SQLExecutor) async throws -> Bool {
         let recorded = try await appliedVersions(engine: engine, executor)
         guard !recorded.contains(where: { $0.version == migration.version }) else { return false }
-        for statement in migration.statements {
+        for statement in migration.statements + (engine == .postgres ? migration.postgresStatements : []) {
             try await executor.query(statement, [])
         }
         try await executor.query(

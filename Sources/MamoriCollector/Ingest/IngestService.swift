@@ -50,42 +50,37 @@ public struct IngestService: Sendable {
     func attempt(host: HostRecord, lines: [ArraySlice<UInt8>], body: [UInt8], now: Timestamp) async throws -> IngestOutcome? {
         let next = host.point.nextSeq
         let firstSeq = lines.first.flatMap { line in line.withUnsafeBufferPointer { try? JournalLineParser.parse($0).seq } }
-        var newLines = lines[...]
+        var overlap = 0
         if let firstSeq, firstSeq < next {
-            let overlap = Int(min(UInt64(lines.count), next - firstSeq))
+            overlap = Int(min(UInt64(lines.count), next - firstSeq))
             if let failure = try await compareOverlap(host: host, lines: lines.prefix(overlap), firstSeq: firstSeq) {
                 return try await refuse(host: host, failure: failure, body: body, now: now)
             }
-            newLines = lines.dropFirst(overlap)
-            if newLines.isEmpty, let head = host.head {
+            if overlap == lines.count, let head = host.head {
                 metrics.recordDuplicate()
                 return .stored(head: head, newRecords: 0, duplicate: true)
             }
         }
+        // The new records are the body from the first line after the overlap: no copying line by line.
+        let newBytes = Array(body[(overlap == 0 ? body.startIndex : lines[overlap].startIndex)...])
+        let newCount = lines.count - overlap
         let epochKeyBytes = try box.open(host.epochKeySealed, context: "epoch-key:" + host.id)
         guard let hostKey = host.publicKey else { throw CollectorError.internalError("host \(host.id) has no usable public key") }
         var verifier = JournalVerifier(resumingAt: host.point, epochKey: EpochKey(epoch: host.point.epoch, keyBytes: epochKeyBytes),
                                        hostKey: hostKey)
-        let source = InMemoryJournalSource(lines: newLines.map(Array.init), segmentName: "batch")
-        let report = try verifier.verify(source)
+        let report = try verifier.verify(InMemoryJournalSource(segments: [("batch", newBytes)]))
         if let failure = report.failure {
             return try await refuse(host: host, failure: failure, body: body, now: now)
         }
         guard let resume = report.resume, let head = report.head, let key = verifier.epochKey(for: resume.epoch) else {
             throw CollectorError.internalError("verification succeeded without a resume point")
         }
-        var text: [UInt8] = []
-        text.reserveCapacity(body.count)
-        for line in newLines {
-            text.append(contentsOf: line)
-            text.append(0x0A)
-        }
         let sealedKey = try box.seal(key.keyBytes, context: "epoch-key:" + host.id)
         let stored = try await store.appendBatch(hostId: host.id, from: host.point, to: resume, epochKeySealed: sealedKey,
-                                                 lines: String(decoding: text, as: UTF8.self), records: Int64(newLines.count), now: now)
+                                                 lines: String(decoding: newBytes, as: UTF8.self), records: Int64(newCount), now: now)
         guard stored else { return nil }
-        metrics.recordIngest(records: newLines.count)
-        return .stored(head: head, newRecords: Int64(newLines.count), duplicate: false)
+        metrics.recordIngest(records: newCount)
+        return .stored(head: head, newRecords: Int64(newCount), duplicate: false)
     }
 
     /// Lines the collector already holds must come again unchanged.

@@ -60,8 +60,13 @@ public struct CollectorAlert: Sendable, Equatable {
 /// The collector's domain queries over either engine.
 public struct CollectorStore: Sendable {
     public let database: any SQLDatabase
+    /// Request numbers and batch appends from concurrent requests share commits.
+    let committer: GroupCommitter
 
-    public init(database: any SQLDatabase) { self.database = database }
+    public init(database: any SQLDatabase) {
+        self.database = database
+        self.committer = GroupCommitter(database: database)
+    }
 
     // MARK: Admin tokens
 
@@ -167,10 +172,12 @@ public struct CollectorStore: Sendable {
     /// Accepts an agent's request number only if it is above the last one accepted: one
     /// conditional UPDATE, so a replay loses even against a concurrent collector instance.
     public func acceptRequestNumber(hostId: String, request: Int64, now: Timestamp) async throws -> Bool {
-        let rows = try await database.query(
-            "UPDATE hosts SET last_request = ?, last_seen_at = ? WHERE id = ? AND last_request < ? RETURNING id",
-            [.int(request), .text(now.description), .text(hostId), .int(request)])
-        return !rows.isEmpty
+        try await committer.submit { sql in
+            let rows = try await sql.query(
+                "UPDATE hosts SET last_request = ?, last_seen_at = ? WHERE id = ? AND last_request < ? RETURNING id",
+                [.int(request), .text(now.description), .text(hostId), .int(request)])
+            return !rows.isEmpty
+        }
     }
 
     // MARK: Journal batches
@@ -195,7 +202,7 @@ public struct CollectorStore: Sendable {
     /// (storing nothing) if the host's head is no longer `from`: another request got there first.
     public func appendBatch(hostId: String, from: JournalResumePoint, to: JournalResumePoint, epochKeySealed: String,
                             lines: String, records: Int64, now: Timestamp) async throws -> Bool {
-        try await database.transaction { sql in
+        try await committer.submit { sql in
             let moved = try await sql.query("""
                 UPDATE hosts SET next_seq = ?, head_hash = ?, epoch = ?, epoch_key_sealed = ?, records = records + ?, last_seen_at = ?
                 WHERE id = ? AND next_seq = ? AND head_hash = ? RETURNING id
