@@ -1,5 +1,10 @@
 public import MamoriCore
 
+/// A request number not above the last one accepted from the host.
+public struct ReplayedRequest: Error, Sendable {
+    public var number: Int64
+}
+
 /// What became of a batch.
 public enum IngestOutcome: Sendable, Equatable {
     /// Stored (or already held): the head after it, how many records were new.
@@ -25,17 +30,30 @@ public struct IngestService: Sendable {
         self.metrics = metrics
     }
 
-    public func ingest(host initial: HostRecord, body: [UInt8], now: Timestamp) async throws -> IngestOutcome {
+    /// - Parameter requestNumber: the agent's request number, not yet accepted: it is accepted
+    ///   together with the batch (one commit), or on its own when nothing is stored. A number not
+    ///   above the last one accepted throws `ReplayedRequest`.
+    public func ingest(host initial: HostRecord, body: [UInt8], requestNumber: Int64?, now: Timestamp) async throws -> IngestOutcome {
         let lines = try splitLines(body)
         var host = initial
+        var pendingNumber = requestNumber
         // Two attempts: a concurrent request for the same host may move the head between our
         // read and our conditional write; the second attempt then sees it (usually a duplicate).
         for _ in 0..<2 {
-            if let outcome = try await attempt(host: host, lines: lines, body: body, now: now) { return outcome }
+            if let outcome = try await attempt(host: host, lines: lines, body: body, requestNumber: &pendingNumber, now: now) { return outcome }
             guard let fresh = try await store.host(id: host.id) else { throw CollectorError.notFound("host \(host.id) is gone") }
             host = fresh
         }
         throw CollectorError.conflict("the host's head kept moving; send the batch again")
+    }
+
+    /// Accepts a request number that is still pending, for outcomes that store nothing.
+    func acceptPending(_ number: inout Int64?, host: HostRecord, now: Timestamp) async throws {
+        guard let value = number else { return }
+        guard try await store.acceptRequestNumber(hostId: host.id, request: value, now: now) else {
+            throw ReplayedRequest(number: value)
+        }
+        number = nil
     }
 
     /// The body's lines (each must end with a newline), without the newlines.
@@ -47,16 +65,19 @@ public struct IngestService: Sendable {
         return lines
     }
 
-    func attempt(host: HostRecord, lines: [ArraySlice<UInt8>], body: [UInt8], now: Timestamp) async throws -> IngestOutcome? {
+    func attempt(host: HostRecord, lines: [ArraySlice<UInt8>], body: [UInt8], requestNumber: inout Int64?,
+                 now: Timestamp) async throws -> IngestOutcome? {
         let next = host.point.nextSeq
         let firstSeq = lines.first.flatMap { line in line.withUnsafeBufferPointer { try? JournalLineParser.parse($0).seq } }
         var overlap = 0
         if let firstSeq, firstSeq < next {
             overlap = Int(min(UInt64(lines.count), next - firstSeq))
             if let failure = try await compareOverlap(host: host, lines: lines.prefix(overlap), firstSeq: firstSeq) {
+                try await acceptPending(&requestNumber, host: host, now: now)
                 return try await refuse(host: host, failure: failure, body: body, now: now)
             }
             if overlap == lines.count, let head = host.head {
+                try await acceptPending(&requestNumber, host: host, now: now)
                 metrics.recordDuplicate()
                 return .stored(head: head, newRecords: 0, duplicate: true)
             }
@@ -70,6 +91,7 @@ public struct IngestService: Sendable {
                                        hostKey: hostKey)
         let report = try verifier.verify(InMemoryJournalSource(segments: [("batch", newBytes)]))
         if let failure = report.failure {
+            try await acceptPending(&requestNumber, host: host, now: now)
             return try await refuse(host: host, failure: failure, body: body, now: now)
         }
         guard let resume = report.resume, let head = report.head, let key = verifier.epochKey(for: resume.epoch) else {
@@ -77,8 +99,13 @@ public struct IngestService: Sendable {
         }
         let sealedKey = try box.seal(key.keyBytes, context: "epoch-key:" + host.id)
         let stored = try await store.appendBatch(hostId: host.id, from: host.point, to: resume, epochKeySealed: sealedKey,
-                                                 lines: String(decoding: newBytes, as: UTF8.self), records: Int64(newCount), now: now)
-        guard stored else { return nil }
+                                                 lines: String(decoding: newBytes, as: UTF8.self), records: Int64(newCount),
+                                                 requestNumber: requestNumber, now: now)
+        guard stored else {
+            // Either the head moved (retry) or the number was a replay: tell them apart.
+            try await acceptPending(&requestNumber, host: host, now: now)
+            return nil
+        }
         metrics.recordIngest(records: newCount)
         return .stored(head: head, newRecords: Int64(newCount), duplicate: false)
     }

@@ -90,7 +90,9 @@ extension CollectorService {
 
     /// Checks an agent request's signature, time and request number. Forged and replayed requests
     /// are kept as evidence with an alert; neither does any work.
-    public func authenticateAgent(_ request: CollectorRequest) async throws -> HostRecord {
+    /// - Parameter acceptNumber: false when the caller accepts the request number itself, in the
+    ///   same commit as its write (journal batches).
+    public func authenticateAgent(_ request: CollectorRequest, acceptNumber: Bool = true) async throws -> HostRecord {
         guard let hostId = request.headers[CollectorWire.hostHeader], let numberText = request.headers[CollectorWire.requestHeader],
               let signatureText = request.headers[CollectorWire.signatureHeader] else {
             metrics.recordRejectedRequest(reason: "unsigned")
@@ -121,10 +123,14 @@ extension CollectorService {
         guard abs(skew) <= CollectorWire.requestWindowMicroseconds else {
             return try await refuseReplay(host, request, time, "the request is \(skew / 1_000_000) s from the collector's clock (window ±300 s)")
         }
-        guard try await store.acceptRequestNumber(hostId: hostId, request: number, now: time) else {
-            return try await refuseReplay(host, request, time, "request number \(number) is not above the last one accepted from this host")
+        if acceptNumber, !(try await store.acceptRequestNumber(hostId: hostId, request: number, now: time)) {
+            return try await refuseReplay(host, request, time, Self.replayDetail(number))
         }
         return host
+    }
+
+    static func replayDetail(_ number: Int64) -> String {
+        "request number \(number) is not above the last one accepted from this host"
     }
 
     func refuseReplay(_ host: HostRecord, _ request: CollectorRequest, _ time: Timestamp, _ detail: String) async throws -> HostRecord {
@@ -137,9 +143,17 @@ extension CollectorService {
 
     /// POST /v1/agent/journal: a batch of journal lines.
     public func ingestJournal(_ request: CollectorRequest) async throws -> CollectorResponse {
-        let host = try await authenticateAgent(request)
+        let host = try await authenticateAgent(request, acceptNumber: false)
         let time = now()
-        switch try await ingest.ingest(host: host, body: request.body, now: time) {
+        let number = Int64(request.headers[CollectorWire.requestHeader] ?? "")
+        let outcome: IngestOutcome
+        do {
+            outcome = try await ingest.ingest(host: host, body: request.body, requestNumber: number, now: time)
+        } catch let replay as ReplayedRequest {
+            _ = try await refuseReplay(host, request, time, Self.replayDetail(replay.number))
+            throw CollectorError.internalError("unreachable: a replay is always refused")
+        }
+        switch outcome {
         case .stored(let head, let newRecords, let duplicate):
             var receipt = IngestReceipt(host: host.id, head: head, stored: newRecords, duplicate: duplicate, receivedAt: time)
             try receipt.sign(with: receiptKey)

@@ -199,18 +199,33 @@ public struct CollectorStore: Sendable {
     }
 
     /// Stores a verified batch that continues `from`, and moves the head to `to`. Returns false
-    /// (storing nothing) if the host's head is no longer `from`: another request got there first.
+    /// (storing nothing) if the host's head is no longer `from` — another request got there
+    /// first — or, when `requestNumber` is given, if that number is not above the last one
+    /// accepted: the request number, the head and the batch are one write, so a journal request
+    /// costs one commit.
     public func appendBatch(hostId: String, from: JournalResumePoint, to: JournalResumePoint, epochKeySealed: String,
-                            lines: String, records: Int64, now: Timestamp) async throws -> Bool {
-        try await committer.submit { sql in
-            let moved = try await sql.query("""
-                UPDATE hosts SET next_seq = ?, head_hash = ?, epoch = ?, epoch_key_sealed = ?, records = records + ?, last_seen_at = ?
-                WHERE id = ? AND next_seq = ? AND head_hash = ? RETURNING id
-                """,
-                [.int(Int64(to.nextSeq)), .text(to.prev.hex), .int(Int64(to.epoch)), .text(epochKeySealed), .int(records),
-                 .text(now.description), .text(hostId), .int(Int64(from.nextSeq)), .text(from.prev.hex)])
-            guard !moved.isEmpty else { return false }
-            try await sql.query(
+                            lines: String, records: Int64, requestNumber: Int64?, now: Timestamp) async throws -> Bool {
+        var sql = """
+            UPDATE hosts SET next_seq = ?, head_hash = ?, epoch = ?, epoch_key_sealed = ?, records = records + ?, last_seen_at = ?
+            """
+        var binds: [SQLValue] = [.int(Int64(to.nextSeq)), .text(to.prev.hex), .int(Int64(to.epoch)), .text(epochKeySealed), .int(records),
+                                 .text(now.description)]
+        if let requestNumber {
+            sql += ", last_request = ?"
+            binds.append(.int(requestNumber))
+        }
+        sql += " WHERE id = ? AND next_seq = ? AND head_hash = ?"
+        binds += [.text(hostId), .int(Int64(from.nextSeq)), .text(from.prev.hex)]
+        if let requestNumber {
+            sql += " AND last_request < ?"
+            binds.append(.int(requestNumber))
+        }
+        sql += " RETURNING id"
+        let update = sql
+        let updateBinds = binds
+        return try await committer.submit { executor in
+            guard !(try await executor.query(update, updateBinds)).isEmpty else { return false }
+            try await executor.query(
                 "INSERT INTO journal_batches (host_id, first_seq, last_seq, last_hash, records, received_at, lines) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [.text(hostId), .int(Int64(from.nextSeq)), .int(Int64(to.nextSeq) - 1), .text(to.prev.hex), .int(records),
                  .text(now.description), .text(lines)])
