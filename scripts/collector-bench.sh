@@ -81,6 +81,18 @@ for engine in ${COLLECTOR_BENCH_ENGINES:-sqlite postgres}; do
   stop_collector
 done
 
+# verdict ENGINE NAME: which goals this run met.
+verdict() {
+  python3 - "${sustained[$1]}" "${fleet[$1]}" "$2" <<'PY'
+import json, sys
+s, f, name = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+ingest = "met" if s["records_per_second"] >= 50000 else "NOT met"
+p99 = f["latency_us"]["p99"] / 1000
+fleet = "met" if p99 < 100 and f["unexpected"] == 0 else "NOT met"
+print(f"{name}: ingest goal {ingest}, fleet goal {fleet} (p99 {p99:.1f} ms).", end="")
+PY
+}
+
 section() {
 cat <<MD
 
@@ -99,7 +111,7 @@ commit on), a fresh cluster started by \`scripts/pg-test-server.sh\` with \`MAMO
 | PostgreSQL | $(field "${sustained[postgres]}" records_per_second) records/s | $FLEET | $(field "${fleet[postgres]}" requests_per_second) | $(ms "$(field "${fleet[postgres]}" latency_us.p50)") | $(ms "$(field "${fleet[postgres]}" latency_us.p99)") | $(ms "$(field "${fleet[postgres]}" latency_us.max)") |
 
 Goals: ≥ 50,000 verified records/s; the 100,000-terminal fleet (one 10-record batch per terminal
-every 5 minutes, ≈ 333 requests/s) held with p99 < 100 ms. The fleet run lasts ${FLEET_SECONDS} s
+every 5 minutes, ≈ 333 requests/s) held with p99 < 100 ms. $(verdict sqlite SQLite) $(verdict postgres PostgreSQL) The fleet run lasts ${FLEET_SECONDS} s
 after all $FLEET terminals are enrolled (SQLite: $(field "${fleet[sqlite]}" enrol_ms) ms, PostgreSQL:
 $(field "${fleet[postgres]}" enrol_ms) ms for the enrolments), so terminals start spread over the
 first five minutes and each request is a terminal's first or second batch. Sustained-ingest
