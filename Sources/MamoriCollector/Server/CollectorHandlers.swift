@@ -121,10 +121,10 @@ extension CollectorService {
         }
         let skew = number - time.microsecondsSinceEpoch
         guard abs(skew) <= CollectorWire.requestWindowMicroseconds else {
-            return try await refuseReplay(host, request, time, "the request is \(skew / 1_000_000) s from the collector's clock (window ±300 s)")
+            try await refuseReplay(host, request, time, "the request is \(skew / 1_000_000) s from the collector's clock (window ±300 s)")
         }
         if acceptNumber, !(try await store.acceptRequestNumber(hostId: hostId, request: number, now: time)) {
-            return try await refuseReplay(host, request, time, Self.replayDetail(number))
+            try await refuseReplay(host, request, time, Self.replayDetail(number))
         }
         return host
     }
@@ -133,7 +133,7 @@ extension CollectorService {
         "request number \(number) is not above the last one accepted from this host"
     }
 
-    func refuseReplay(_ host: HostRecord, _ request: CollectorRequest, _ time: Timestamp, _ detail: String) async throws -> HostRecord {
+    func refuseReplay(_ host: HostRecord, _ request: CollectorRequest, _ time: Timestamp, _ detail: String) async throws -> Never {
         metrics.recordRejectedRequest(reason: "replay")
         let alert = try await store.raiseAlert(host: host, kind: "replay", failure: "replayed-request", seq: nil, detail: detail,
                                                route: request.path, body: request.body, now: time)
@@ -150,8 +150,7 @@ extension CollectorService {
         do {
             outcome = try await ingest.ingest(host: host, body: request.body, requestNumber: number, now: time)
         } catch let replay as ReplayedRequest {
-            _ = try await refuseReplay(host, request, time, Self.replayDetail(replay.number))
-            throw CollectorError.internalError("unreachable: a replay is always refused")
+            try await refuseReplay(host, request, time, Self.replayDetail(replay.number))
         }
         switch outcome {
         case .stored(let head, let newRecords, let duplicate):
