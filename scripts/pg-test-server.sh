@@ -55,7 +55,7 @@ start() {
     port="$(free_port)"
     if as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
-            $durability -c max_connections=300" \
+            $durability -c max_connections=300 ${MAMORI_PG_OPTIONS:-}" \
         start >/dev/null; then
       break
     fi

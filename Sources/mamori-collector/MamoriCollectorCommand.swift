@@ -91,10 +91,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate-per-host"), help: "Requests per second one host may make (burst: twice this).")
     var ratePerHost = 10.0
 
+    @Option(name: .customLong("commit-lanes"),
+            help: "Journal writes committed in this many parallel transactions (default: 1 on SQLite, 4 on PostgreSQL).")
+    var commitLanes: Int?
+
     func validate() throws {
         guard parseListen() != nil else { throw ValidationError("--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8443") }
         guard (1024...(256 << 20)).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be between 1 KiB and 256 MiB") }
         guard ratePerHost > 0 else { throw ValidationError("--rate-per-host must be positive") }
+        if let commitLanes, !(1...16).contains(commitLanes) { throw ValidationError("--commit-lanes must be between 1 and 16") }
     }
 
     func parseListen() -> (String, Int)? {
@@ -111,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         limits.maxBodyBytes = maxBodyBytes
         limits.requestsPerSecondPerHost = ratePerHost
         limits.burstPerHost = ratePerHost * 2
-        let service = CollectorService(store: CollectorStore(database: database), box: try data.secretBox(), receiptKey: try data.receiptKey(),
+        let service = CollectorService(store: CollectorStore(database: database, commitLanes: commitLanes), box: try data.secretBox(), receiptKey: try data.receiptKey(),
                                        profileRoot: try data.profileRoot(), limits: limits, logger: logger)
         let (host, port) = parseListen()!
         let server = CollectorServer(service: service, data: data, host: host, port: port)

@@ -31,6 +31,8 @@ struct LoadGenerator: AsyncParsableCommand {
     @Option(help: "Tamper on one terminal halfway through: gap, fork, bad-mac, replay.") var inject: Injection?
     @Option(name: .customLong("inject-host"), help: "Which terminal (0-based) to tamper on.") var injectHost = 0
     @Option(help: "text or json.") var format = "text"
+    @Option(name: .customLong("latency-log"), help: "Write every request's start (s after the run began) and latency (ms) to this CSV file.")
+    var latencyLog: String?
 
     func validate() throws {
         guard hosts > 0, recordsPerBatch > 0, duration > 0, interval >= 0, concurrency >= 0 else {
@@ -49,7 +51,10 @@ struct LoadGenerator: AsyncParsableCommand {
         let terminals = try await enrolAll(client: client, adminToken: adminToken, limit: min(inFlight, 64))
         let enrolSeconds = (ContinuousClock.now - enrolStart).seconds
         let stats = Stats()
-        let start = ContinuousClock.now
+        // A paced fleet starts its clock once every terminal's task is waiting: creating and
+        // scheduling 100,000 tasks takes this process a moment, which is the load generator's
+        // cost, not the collector's latency.
+        let start = ContinuousClock.now.advanced(by: interval > 0 ? .seconds(min(5, 1 + Double(hosts) / 50_000)) : .zero)
         let deadline = start.advanced(by: .seconds(duration))
         let gate = Gate(limit: inFlight)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -64,6 +69,7 @@ struct LoadGenerator: AsyncParsableCommand {
         try? await client.shutdown()
         let report = stats.report(elapsed: elapsed, enrolSeconds: enrolSeconds, hosts: hosts)
         print(format == "json" ? report.json.canonicalString : report.text)
+        if let latencyLog { try stats.writeLatencyLog(latencyLog) }
         if report.unexpected > 0 || (inject != nil && report.injectedRefused == 0) { throw ExitCode(1) }
     }
 
@@ -131,7 +137,7 @@ struct LoadGenerator: AsyncParsableCommand {
             let outcome = await ship(terminal, client: client, tamper: tamper ? inject : nil)
             let latency = ContinuousClock.now - began
             await gate.leave()
-            stats.record(outcome, latency: latency, injected: tamper)
+            stats.record(outcome, latency: latency, injected: tamper, at: (began - start).seconds)
             injected = injected || tamper
             due = interval > 0 ? due.advanced(by: .seconds(interval)) : ContinuousClock.now
         }
@@ -226,6 +232,7 @@ actor Gate {
 final class Stats: Sendable {
     struct State {
         var latencies: [Double] = []
+        var started: [Double] = []
         var records = 0
         var stored = 0
         var refused: [String: Int] = [:]
@@ -236,9 +243,10 @@ final class Stats: Sendable {
 
     let state = Mutex(State())
 
-    func record(_ outcome: LoadGenerator.Outcome, latency: Duration, injected: Bool) {
+    func record(_ outcome: LoadGenerator.Outcome, latency: Duration, injected: Bool, at offset: Double) {
         state.withLock { state in
             state.latencies.append(latency.seconds * 1000)
+            state.started.append(offset)
             switch outcome {
             case .stored(let records):
                 state.stored += 1
@@ -252,6 +260,13 @@ final class Stats: Sendable {
                 state.unexpected += 1
             }
         }
+    }
+
+    func writeLatencyLog(_ path: String) throws {
+        let csv = state.withLock { state in
+            zip(state.started, state.latencies).map { String(format: "%.4f,%.3f", $0, $1) }.joined(separator: "\n")
+        }
+        try Data(("start_s,latency_ms\n" + csv + "\n").utf8).write(to: URL(fileURLWithPath: path))
     }
 
     struct Report {

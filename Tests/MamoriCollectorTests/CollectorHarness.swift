@@ -23,10 +23,10 @@ final class CollectorHarness: @unchecked Sendable {
     let port: Int
 
     /// Runs `body` against a fresh collector on `engine`, and always tears it down.
-    static func run(_ engine: SQLEngine, limits: CollectorLimits = CollectorLimits(),
+    static func run(_ engine: SQLEngine, limits: CollectorLimits = CollectorLimits(), commitLanes: Int? = nil,
                     _ body: (CollectorHarness) async throws -> Void) async throws {
         try await withFreshDatabase(engine) { fresh in
-            let harness = try await start(fresh, limits: limits)
+            let harness = try await start(fresh, limits: limits, commitLanes: commitLanes)
             do {
                 try await body(harness)
             } catch {
@@ -44,14 +44,14 @@ final class CollectorHarness: @unchecked Sendable {
         return logger
     }()
 
-    static func start(_ fresh: FreshDatabase, limits: CollectorLimits) async throws -> CollectorHarness {
+    static func start(_ fresh: FreshDatabase, limits: CollectorLimits, commitLanes: Int? = nil) async throws -> CollectorHarness {
         let directory = fresh.dataDirectory + "/collector"
         let data = CollectorData(directory: directory)
         let root = ProfilePrivateKey.generate(role: .root)
         try data.create(serverNames: ["localhost", "127.0.0.1"], profileRoot: root.publicKey)
         let database = try await fresh.open()
         _ = try await SQLMigrator(migrations: CollectorSchema.migrations).migrate(database, logger: testLogger)
-        let store = CollectorStore(database: database)
+        let store = CollectorStore(database: database, commitLanes: commitLanes)
         let token = try await store.createAdminToken(role: .admin, organisations: nil, label: "test", now: CollectorClock.now())
         let service = CollectorService(store: store, box: try data.secretBox(), receiptKey: try data.receiptKey(),
                                        profileRoot: try data.profileRoot(), limits: limits, logger: serverLogger)

@@ -60,12 +60,14 @@ public struct CollectorAlert: Sendable, Equatable {
 /// The collector's domain queries over either engine.
 public struct CollectorStore: Sendable {
     public let database: any SQLDatabase
-    /// Request numbers and batch appends from concurrent requests share commits.
-    let committer: GroupCommitter
+    /// Request numbers and batch appends from concurrent requests share commits, in lanes by host.
+    let committer: GroupCommitLanes
 
-    public init(database: any SQLDatabase) {
+    /// `commitLanes`: parallel group-commit transactions (nil: one for SQLite, four for PostgreSQL).
+    public init(database: any SQLDatabase, commitLanes: Int? = nil) {
         self.database = database
-        self.committer = GroupCommitter(database: database)
+        self.committer = GroupCommitLanes(database: database,
+                                          lanes: commitLanes ?? GroupCommitLanes.defaultCount(for: database.engine))
     }
 
     // MARK: Admin tokens
@@ -172,7 +174,7 @@ public struct CollectorStore: Sendable {
     /// Accepts an agent's request number only if it is above the last one accepted: one
     /// conditional UPDATE, so a replay loses even against a concurrent collector instance.
     public func acceptRequestNumber(hostId: String, request: Int64, now: Timestamp) async throws -> Bool {
-        try await committer.submit { sql in
+        try await committer.submit(key: hostId) { sql in
             let rows = try await sql.query(
                 "UPDATE hosts SET last_request = ?, last_seen_at = ? WHERE id = ? AND last_request < ? RETURNING id",
                 [.int(request), .text(now.description), .text(hostId), .int(request)])
@@ -223,7 +225,7 @@ public struct CollectorStore: Sendable {
         sql += " RETURNING id"
         let update = sql
         let updateBinds = binds
-        return try await committer.submit { executor in
+        return try await committer.submit(key: hostId) { executor in
             guard !(try await executor.query(update, updateBinds)).isEmpty else { return false }
             try await executor.query(
                 "INSERT INTO journal_batches (host_id, first_seq, last_seq, last_hash, records, received_at, lines) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -49,3 +49,39 @@ actor GroupCommitter {
         draining = false
     }
 }
+
+/// Several group committers side by side, each with its own transaction (so its own connection),
+/// so one commit's round trips and fsync do not hold up every other request. A host always goes
+/// to the same lane (a stable hash of its id), so one host's writes stay in order and two lanes
+/// never wait on each other's row locks. SQLite has one writer, so it gets one lane; PostgreSQL
+/// gets several and merges their WAL flushes itself.
+struct GroupCommitLanes: Sendable {
+    let lanes: [GroupCommitter]
+
+    init(database: any SQLDatabase, lanes count: Int) {
+        precondition(count >= 1, "at least one commit lane")
+        lanes = (0..<count).map { _ in GroupCommitter(database: database) }
+    }
+
+    /// Lanes for an engine: one for SQLite (a single writer), four for PostgreSQL.
+    static func defaultCount(for engine: SQLEngine) -> Int {
+        switch engine {
+        case .sqlite: 1
+        case .postgres: 4
+        }
+    }
+
+    func submit(key: String, _ operation: @escaping GroupCommitter.Operation) async throws -> Bool {
+        try await lanes[Self.lane(for: key, count: lanes.count)].submit(operation)
+    }
+
+    /// FNV-1a over the key's UTF-8: the same lane for the same host in every process.
+    static func lane(for key: String, count: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return Int(hash % UInt64(count))
+    }
+}
