@@ -178,8 +178,9 @@ commit time of this machine's disk sets the figures. Each module waits for one s
 pam_oath and pam_google_authenticator for their rewritten file, pam_mamori for the journal record
 that carries the new state (so an accepted code can never be accepted again, even after a crash,
 and no answer is given that is not on record). On tmpfs what is left is the code path: pam_oath
-is in-process; pam_mamori adds a Unix-socket round trip to the agent and a thread per connection
-there, whose scheduling shows in p99 on a busy machine.
+is in-process; pam_mamori adds a Unix-socket round trip to the agent and a hand-over to a
+connection thread there (reused from one login to the next), whose scheduling shows in p99 on a
+busy machine.
 MD
 }
 
