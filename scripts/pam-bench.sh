@@ -153,8 +153,9 @@ conversation function answering the prompt. The three modules hold the same HOTP
 \`scripts/pam/hotp_codes.py\`), so every attempt is a real acceptance that must advance and store the
 counter — each module's replay protection — rather than a cheap rejection. pam_mamori asks the
 release build of \`mamori-agent run --only auth\` over its Unix socket; per attempt the agent
-syncs three times (the user's state file, its directory after the rename, and the journal record
-of the outcome). pam_oath rewrites its usersfile and pam_google_authenticator its secret file
+syncs once: the journal record of the outcome, which carries the user's new verifier state (the
+user's state file is replaced with temp + rename and not synced; after a crash the agent rebuilds
+it from the journal before serving). pam_oath rewrites its usersfile and pam_google_authenticator its secret file
 (\`user=root\`, no \`RATE_LIMIT\`, so it never refuses a valid code), each with one fsync per
 attempt (counted with strace). Why HOTP: a TOTP code is valid once per 30-second step, so a
 throughput run of TOTP acceptances is impossible without faking the clock; the TOTP and HOTP paths
@@ -173,13 +174,13 @@ pam_mamori / pam_google_authenticator: **$(ratio disk google)×** on disk, **$(r
 (goal: at least 1× both, p99 under 5 ms).
 
 Reading the table: on disk every module waits for the file system's journal commit, and the
-commit time of this machine's disk sets the figures. pam_oath and pam_google_authenticator wait for
-one commit per attempt; pam_mamori waits for two, because the agent makes the user's new state
-durable (so an accepted code can never be accepted again, even after a crash) before it appends
-and syncs the journal record of the outcome (so no answer is given that is not on record). On
-tmpfs what is left is the code path: pam_oath is in-process; pam_mamori adds a Unix-socket round
-trip to the agent and a thread per connection there, whose scheduling shows in p99 on a busy
-machine.
+commit time of this machine's disk sets the figures. Each module waits for one sync per attempt:
+pam_oath and pam_google_authenticator for their rewritten file, pam_mamori for the journal record
+that carries the new state (so an accepted code can never be accepted again, even after a crash,
+and no answer is given that is not on record). On tmpfs what is left is the code path: pam_oath
+is in-process; pam_mamori adds a Unix-socket round trip to the agent and a hand-over to a
+connection thread there (reused from one login to the next), whose scheduling shows in p99 on a
+busy machine.
 MD
 }
 

@@ -40,6 +40,7 @@ struct RunCommand: ParsableCommand {
         let journal = try openJournal(layout)
         let store = MFAStore(directory: layout.mfaDirectory)
         try store.prepare()
+        try reconcileMFAState(store, layout: layout, journal: journal)
         try FileSystem.makeDirectory(layout.runDirectory, mode: 0o755)
         let rules = try loadRules(layout, journal: journal)
         let service = AuthService(store: store, rules: rules, journal: journal)
@@ -50,6 +51,17 @@ struct RunCommand: ParsableCommand {
         try server.run { signals.received() }
         try journal.close(now: Self.now())
         writeLine("mamori-agent: stopped")
+    }
+
+    /// Before the first login: brings every user's state file up to date with the journal (a
+    /// login syncs only its journal record) and syncs the files; journals each user it restored.
+    func reconcileMFAState(_ store: MFAStore, layout: AgentLayout, journal: JournalStore) throws {
+        let restored = try MFAStateReconciler.reconcile(store: store, journalDirectory: layout.journalDirectory)
+        for restore in restored {
+            AgentOutput.error("auth: \(restore.user): second-factor state restored from the journal"
+                + (restore.fromSnapshot ? " (the state file was unreadable; started from its snapshot)" : ""))
+        }
+        if !restored.isEmpty { try journal.record(restored.map(\.journalEvent), now: Self.now()) }
     }
 
     /// The installed profile's second-factor rules, or the safe defaults; journalled either way.

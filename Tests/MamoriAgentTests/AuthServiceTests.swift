@@ -8,6 +8,7 @@ import Testing
 final class RecordingJournal: AuthJournal {
     var events: [(kind: String, payload: [String: JSONValue])] = []
     var failing = false
+    var nextSeq: UInt64 { UInt64(events.count) }
 
     struct Broken: Error {}
 

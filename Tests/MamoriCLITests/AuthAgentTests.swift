@@ -20,9 +20,12 @@ import Testing
 
         /// `launcher` runs the agent through another program (e.g. `timeout`), which then gets the
         /// environment first. `profile` is installed as the agent's current profile (with `mode`).
+        /// `reusing` starts the agent on another agent's root (a restart), after removing the
+        /// socket a killed agent left behind.
         init(environment: [String: String] = [:], launcher: [String] = [], extraArguments: [String] = [],
-             profile: String? = nil, profileMode: Int = 0o644) throws {
-            root = try TemporaryDirectory("mamori-agent")
+             profile: String? = nil, profileMode: Int = 0o644, reusing: TemporaryDirectory? = nil) throws {
+            root = try reusing ?? TemporaryDirectory("mamori-agent")
+            if reusing != nil { unlink(root.path + "/run/mamori/pam.sock") }
             if let profile { try Self.install(profile, mode: profileMode, under: root.path) }
             let agent = CLI.binDirectory + "/mamori-agent"
             let arguments = ["run", "--root", root.path, "--only", "auth"] + extraArguments
@@ -137,6 +140,32 @@ import Testing
         }
         stalled.removeAll()
         #expect(agent.stop() == 0)
+    }
+
+    /// A crash (SIGKILL) that also loses the state file's renames since enrolment: a login
+    /// syncs only its journal record, and the restarted agent rebuilds the state from the journal
+    /// before it serves, so the used code is still refused and the failures still count.
+    @Test func aRestartAfterACrashThatLostTheStateFileStillRefusesTheReplay() throws {
+        let agent = try RunningAgent()
+        try agent.enroll("tanaka")
+        let path = agent.mfaDirectory + "/tanaka.json"
+        let enrolled = try FileSystem.readFile(path)
+        let code = Self.currentCode()
+        #expect(try agent.ask(AuthRequest(user: "tanaka", service: "login", code: code)).status == .accepted)
+        for _ in 0..<2 {
+            #expect(try agent.ask(AuthRequest(user: "tanaka", service: "login", code: "abcdef")).status == .rejected)
+        }
+        kill(agent.process.processIdentifier, SIGKILL)
+        agent.process.waitUntilExit()
+        try FileSystem.writeFileAtomically(path, enrolled, mode: 0o600)
+
+        let restarted = try RunningAgent(reusing: agent.root)
+        #expect(try restarted.ask(AuthRequest(user: "tanaka", service: "login", code: code)).status == .replayed)
+        let state = try MFAStore(directory: restarted.mfaDirectory).read("tanaka")?.state
+        #expect(state?.consecutiveFailures == 3)
+        #expect(restarted.stop() == 0)
+        let journal = try CLI.mamorictl("journal", "show", agent.root.path + "/var/lib/mamori/journal", "--format", "json")
+        #expect(journal.stdout.contains("\"auth.state_restored\""))
     }
 
     @Test func garbageIsDroppedAndTheAgentKeepsServing() throws {

@@ -19,7 +19,10 @@ public struct PeerCredentials: Sendable, Equatable {
 
 /// Where auth outcomes are recorded. The agent's JournalStore in production; a list in tests.
 public protocol AuthJournal: AnyObject {
+    /// Returns once the records are durable (synced).
     func record(_ events: [(kind: String, payload: [String: JSONValue])], now: Timestamp) throws
+    /// The seq the next record will have at the earliest.
+    var nextSeq: UInt64 { get }
 }
 
 extension JournalStore: AuthJournal {
@@ -31,6 +34,12 @@ extension JournalStore: AuthJournal {
 /// The agent's second-factor verifier: one request in, one response out, every outcome journalled
 /// (`auth.*`, with user, service, tty and rhost — never the code). Fails closed: a store or
 /// journal error answers `unavailable`, which the module turns into PAM_AUTHINFO_UNAVAIL.
+///
+/// One durable write per login: under the user's lock the verifier checks the code, writes the
+/// user's state file without a sync, appends the outcome's record carrying the new state
+/// (`MFAJournalState`) and waits for the journal's sync; only then does it answer. After a crash
+/// the agent rebuilds the state files from those records before it serves again
+/// (`MFAStateReconciler`), so a failure count or a used step is never lost.
 public final class AuthService {
     public let store: MFAStore
     public let rules: MFARules
@@ -47,7 +56,26 @@ public final class AuthService {
 
     public func handle(_ request: AuthRequest, peer: PeerCredentials, now: Timestamp) -> AuthResponse {
         let base = Self.basePayload(request, peer: peer)
-        let decision = decide(request, peer: peer, now: now)
+        if let refusal = refusal(request, peer: peer) {
+            return respond(refusal, base: base, now: now)
+        }
+        do {
+            return try store.withLock(request.user) { try verifyLocked(request, base: base, now: now) }
+        } catch {
+            return respond(Decision(response: AuthResponse(status: .unavailable, message: "The second-factor service is unavailable."),
+                                    events: [(AuthEventKind.error, ["reason": .string(String(describing: error))])]),
+                           base: base, now: now)
+        }
+    }
+
+    struct Decision {
+        var response: AuthResponse
+        var events: [(kind: String, payload: [String: JSONValue])]
+    }
+
+    /// Journals the decision's events (synced) and returns its answer; `unavailable` when the
+    /// journal cannot record it, since no answer may be given that is not on record.
+    func respond(_ decision: Decision, base: [String: JSONValue], now: Timestamp) -> AuthResponse {
         let events = decision.events.map { event in
             (kind: event.kind, payload: base.merging(event.payload) { _, new in new })
         }
@@ -59,12 +87,8 @@ public final class AuthService {
         return decision.response
     }
 
-    struct Decision {
-        var response: AuthResponse
-        var events: [(kind: String, payload: [String: JSONValue])]
-    }
-
-    func decide(_ request: AuthRequest, peer: PeerCredentials, now: Timestamp) -> Decision {
+    /// The answer for requests that are not verified at all; nil when the code must be checked.
+    func refusal(_ request: AuthRequest, peer: PeerCredentials) -> Decision? {
         guard MFAUserName.isValid(request.user) else {
             return Decision(response: AuthResponse(status: .rejected, message: "Authentication failed."),
                             events: [(AuthEventKind.failure, ["reason": .string("invalid user name")])])
@@ -76,31 +100,28 @@ public final class AuthService {
         if rules.exemptAccounts.contains(request.user) {
             return Decision(response: AuthResponse(status: .exempt), events: [(AuthEventKind.exempt, [:])])
         }
-        return verify(request, now: now)
+        return nil
     }
 
-    func verify(_ request: AuthRequest, now: Timestamp) -> Decision {
-        let policy = MFAPolicy(rules: rules)
-        let seconds = Self.unixSeconds(now)
-        let result: MFAAttempt?
-        do {
-            result = try store.update(request.user) { record -> (MFAUserRecord?, MFAAttempt?) in
-                guard var record else { return (nil, nil) }
-                let attempt = MFAVerifier.attempt(code: request.code, credential: record.credential, state: record.state,
-                                                  policy: policy, now: seconds)
-                let changed = attempt.state != record.state
-                record.state = attempt.state
-                return (changed ? record : nil, attempt)
-            }
-        } catch {
-            return Decision(response: AuthResponse(status: .unavailable, message: "The second-factor service is unavailable."),
-                            events: [(AuthEventKind.error, ["reason": .string(String(describing: error))])])
+    /// Runs under the user's lock: check, write the state file (no sync), journal (synced), answer.
+    /// A store error is thrown (and answered `unavailable` by the caller) before anything is written.
+    func verifyLocked(_ request: AuthRequest, base: [String: JSONValue], now: Timestamp) throws -> AuthResponse {
+        guard var record = try store.read(request.user) else {
+            return respond(Decision(response: AuthResponse(status: .notEnrolled, message: "No second factor is enrolled for this account."),
+                                    events: [(AuthEventKind.notEnrolled, [:])]),
+                           base: base, now: now)
         }
-        guard let result else {
-            return Decision(response: AuthResponse(status: .notEnrolled, message: "No second factor is enrolled for this account."),
-                            events: [(AuthEventKind.notEnrolled, [:])])
+        let attempt = MFAVerifier.attempt(code: request.code, credential: record.credential, state: record.state,
+                                          policy: MFAPolicy(rules: rules), now: Self.unixSeconds(now))
+        let carried = MFAJournalState(generation: record.generation, before: record.state, after: attempt.state).json
+        if attempt.state != record.state {
+            record.state = attempt.state
+            record.journalSeq = journal.nextSeq
+            try store.writeLoginState(record)
         }
-        return Self.decision(for: result)
+        var decision = Self.decision(for: attempt)
+        for index in decision.events.indices { decision.events[index].payload[MFAJournalState.payloadKey] = carried }
+        return respond(decision, base: base, now: now)
     }
 
     static func decision(for attempt: MFAAttempt) -> Decision {
@@ -166,4 +187,6 @@ public enum AuthEventKind {
     public static let error = "auth.error"
     /// The rules the verifier started with: from the installed profile, or the defaults and why.
     public static let rules = "auth.rules"
+    /// At start, a user's state file was behind the journal and was brought up to date from it.
+    public static let stateRestored = "auth.state_restored"
 }

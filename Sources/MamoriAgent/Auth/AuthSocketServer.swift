@@ -7,14 +7,17 @@ public import MamoriCore
 /// Serves `AuthService` on the PAM socket: one request and one response per connection, read
 /// with a bounded frame and a time-out, the caller identified by SO_PEERCRED. Each connection
 /// gets its own thread for its socket I/O, so a stalled or malicious client cannot hold up other
-/// logins; the verification itself runs one at a time under a lock (the store and the journal
-/// have one writer). At most `maxConnections` are served at once; beyond that a connection is
-/// closed unanswered, which the module treats as "unavailable" (fail closed).
+/// logins (a thread that finished a connection waits a little for the next one, so a steady
+/// stream of logins does not pay for a new thread each); the verification itself runs one at a
+/// time under a lock (the store and the journal have one writer). At most `maxConnections` are
+/// served at once; beyond that a connection is closed unanswered, which the module treats as
+/// "unavailable" (fail closed).
 public final class AuthSocketServer {
     public let listener: UnixListener
     public var clientTimeoutMilliseconds = 2000
     public var maxConnections = 32
     let gate: AuthServiceGate
+    let workers = ConnectionWorkers()
 
     public init(listener: UnixListener, service: AuthService, now: @escaping () -> Timestamp) {
         self.listener = listener
@@ -29,7 +32,7 @@ public final class AuthSocketServer {
             guard gate.enter(limit: maxConnections) else { continue }
             let gate = self.gate
             let timeout = clientTimeoutMilliseconds
-            let started = DetachedThread.start {
+            let started = workers.run {
                 Self.serve(client, gate: gate, timeoutMilliseconds: timeout)
                 gate.leave()
             }
@@ -101,6 +104,82 @@ final class AuthServiceGate: @unchecked Sendable {
     func leave() { locked { active -= 1 } }
 
     var activeConnections: Int { locked { active } }
+}
+
+/// Runs each job on a thread of its own at once: an idle worker if one is waiting, else a new
+/// detached thread. A worker that finished waits up to `idleSeconds` for another job (at most
+/// `maxIdle` wait), so back-to-back logins reuse threads instead of creating one each; no job
+/// ever waits for another to finish.
+/// @unchecked Sendable: `jobs` and `idle` are only touched while `mutex` is held; a job is
+/// handed to exactly one thread, which alone runs it.
+final class ConnectionWorkers: @unchecked Sendable {
+    let maxIdle: Int
+    let idleSeconds: Int
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var jobs: [() -> Void] = []
+    private var idle = 0
+
+    init(maxIdle: Int = 4, idleSeconds: Int = 5) {
+        self.maxIdle = maxIdle
+        self.idleSeconds = idleSeconds
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        condition.initialize(to: pthread_cond_t())
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        condition.deallocate()
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// False when no thread could be started for the job (it did not run).
+    func run(_ job: @escaping () -> Void) -> Bool {
+        pthread_mutex_lock(mutex)
+        // Every queued job must have its own idle worker, or it would wait for a busy one.
+        if idle > jobs.count {
+            jobs.append(job)
+            pthread_cond_signal(condition)
+            pthread_mutex_unlock(mutex)
+            return true
+        }
+        pthread_mutex_unlock(mutex)
+        return DetachedThread.start { [self] in work(first: job) }
+    }
+
+    private func work(first: @escaping () -> Void) {
+        var pending: (() -> Void)? = first
+        while pending != nil {
+            Self.runAndRelease(&pending)
+            pending = nextJob()
+        }
+    }
+
+    /// Runs the job and lets go of it (and of the connection it holds) before the thread waits.
+    private static func runAndRelease(_ slot: inout (() -> Void)?) {
+        guard let job = slot else { return }
+        slot = nil
+        job()
+    }
+
+    /// The next job handed to this worker, or nil after `idleSeconds` without one.
+    private func nextJob() -> (() -> Void)? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard idle < maxIdle else { return nil }
+        idle += 1
+        defer { idle -= 1 }
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        deadline.tv_sec += idleSeconds
+        while jobs.isEmpty {
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT, jobs.isEmpty { return nil }
+        }
+        return jobs.removeFirst()
+    }
 }
 
 /// A detached pthread running a closure. The closure crosses threads through a raw pointer, so

@@ -10,9 +10,19 @@ public struct MFAStoreError: Error, Sendable, CustomStringConvertible {
 }
 
 /// The root-only directory of enrolled users: `USER.json` (credential and verifier state in
-/// one canonical-JSON file) and `USER.lock`. Every read-verify-write runs under an exclusive
-/// flock on the user's lock file, and every write is temp + fsync + rename + directory fsync,
-/// so concurrent logins and crashes never lose a failure count or let a replay through.
+/// one canonical-JSON file), `USER.snapshot` (a synced copy) and `USER.lock`. Every
+/// read-verify-write runs under an exclusive flock on the user's lock file, and every write is
+/// temp + rename, so readers never see half a file and concurrent logins never lose a failure count
+/// or let a replay through.
+///
+/// Durability comes in two kinds. An administrator's change (`write`, `update`, `remove`: enrol,
+/// reset, unlock) is synced — file, snapshot and directory — and starts a new generation. A
+/// login's change (`writeLoginState`) is not synced at all: the `auth.*` journal record of the
+/// login carries the state it left and is synced before the answer, so the journal is the source
+/// of truth. At agent start `MFAStateReconciler` applies the records newer than each file (a crash
+/// may have set a file back, or, where the file system does not flush data on rename, left it
+/// empty: then it starts from the snapshot) and `syncAll` makes the result durable. Whatever drops
+/// journal records from disk must call `syncAll` first.
 /// Files with the wrong owner or any group/other permission are refused, never "fixed".
 public struct MFAStore: Sendable {
     public let directory: String
@@ -30,6 +40,7 @@ public struct MFAStore: Sendable {
     }
 
     public func recordPath(_ user: String) -> String { directory + "/" + user + ".json" }
+    public func snapshotPath(_ user: String) -> String { directory + "/" + user + ".snapshot" }
     func lockPath(_ user: String) -> String { directory + "/" + user + ".lock" }
 
     /// Creates the directory (0700) if missing and checks it.
@@ -45,17 +56,26 @@ public struct MFAStore: Sendable {
         }
     }
 
-    /// Runs `body` on the user's record (nil when not enrolled) under the user's lock; writes
-    /// back the record `body` returns, if any, before the lock is released.
-    public func update<Result>(_ user: String, _ body: (MFAUserRecord?) throws -> (MFAUserRecord?, Result)) throws -> Result {
+    /// Runs `body` under the user's exclusive lock (released when it returns). Not reentrant: a
+    /// second lock of the same user from inside `body` would wait forever.
+    public func withLock<Result>(_ user: String, _ body: () throws -> Result) throws -> Result {
         guard MFAUserName.isValid(user) else {
             throw MFAStoreError(code: .badName, description: "`\(user)` is not a valid user name")
         }
         try checkDirectory()
         let lock = try FileHandleFD(path: lockPath(user), flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
-        // The lock is released when the descriptor closes, so its lifetime must cover the write.
+        // The lock is released when the descriptor closes, so its lifetime must cover the body.
         return try withExtendedLifetime(lock) {
             try Syscall.call("flock", path: lockPath(user)) { flock(lock.fd, LOCK_EX) }
+            return try body()
+        }
+    }
+
+    /// An administrator's read-modify-write: runs `body` on the user's record (nil when not
+    /// enrolled) under the user's lock and writes back the record it returns, if any, with `write`
+    /// (synced, new generation) before the lock is released.
+    public func update<Result>(_ user: String, _ body: (MFAUserRecord?) throws -> (MFAUserRecord?, Result)) throws -> Result {
+        try withLock(user) {
             let current = try read(user)
             let (next, result) = try body(current)
             if let next { try write(next) }
@@ -68,6 +88,11 @@ public struct MFAStore: Sendable {
     public func remove(_ user: String) throws -> Bool {
         try update(user) { record -> (MFAUserRecord?, Bool) in
             guard record != nil else { return (nil, false) }
+            // The snapshot first: a crash in between leaves an enrolment with no snapshot, which
+            // the next start snapshots again, never a snapshot that would bring a removed user back.
+            if FileSystem.exists(snapshotPath(user)) {
+                try Syscall.call("unlink", path: snapshotPath(user)) { unlink(snapshotPath(user)) }
+            }
             try Syscall.call("unlink", path: recordPath(user)) { unlink(recordPath(user)) }
             try FileSystem.syncDirectory(directory)
             return (nil, true)
@@ -76,10 +101,18 @@ public struct MFAStore: Sendable {
 
     /// Reads a record without taking the lock (for listing); nil when not enrolled.
     public func read(_ user: String) throws -> MFAUserRecord? {
+        try read(user, path: recordPath(user))
+    }
+
+    /// The synced copy of the user's record as of the last administrator's change or `syncAll`.
+    public func readSnapshot(_ user: String) throws -> MFAUserRecord? {
+        try read(user, path: snapshotPath(user))
+    }
+
+    func read(_ user: String, path: String) throws -> MFAUserRecord? {
         guard MFAUserName.isValid(user) else {
             throw MFAStoreError(code: .badName, description: "`\(user)` is not a valid user name")
         }
-        let path = recordPath(user)
         guard FileSystem.exists(path) else { return nil }
         let info = try FileSystem.ownerAndMode(path)
         guard info.isRegular, info.uid == owner, info.mode & 0o077 == 0 else {
@@ -91,11 +124,71 @@ public struct MFAStore: Sendable {
         return record
     }
 
+    /// An administrator's write (enrol, import, reset, unlock): the record starts a new
+    /// generation, so no journal record of an earlier login is ever applied over it, and file,
+    /// snapshot and directory are synced before this returns. Hold the user's lock (`update`)
+    /// when a login may be running.
     public func write(_ record: MFAUserRecord) throws {
         guard MFAUserName.isValid(record.user) else {
             throw MFAStoreError(code: .badName, description: "`\(record.user)` is not a valid user name")
         }
-        try FileSystem.writeFileAtomically(recordPath(record.user), record.canonicalBytes, mode: 0o600)
+        var record = record
+        record.generation = Self.newGeneration()
+        record.journalSeq = 0
+        try writeSynced(record)
+        try FileSystem.syncDirectory(directory)
+    }
+
+    /// A login's write, under the user's lock: temp + rename and no sync. The caller journals the
+    /// state (`MFAJournalState`, with `record.generation`) and waits for that record's sync before
+    /// it answers; `record.journalSeq` must not exceed that record's seq.
+    public func writeLoginState(_ record: MFAUserRecord) throws {
+        guard MFAUserName.isValid(record.user) else {
+            throw MFAStoreError(code: .badName, description: "`\(record.user)` is not a valid user name")
+        }
+        try FileSystem.replaceFile(recordPath(record.user), record.canonicalBytes, mode: 0o600, syncData: false)
+    }
+
+    /// File and snapshot, each synced; the caller syncs the directory.
+    func writeSynced(_ record: MFAUserRecord) throws {
+        let bytes = record.canonicalBytes
+        try FileSystem.replaceFile(recordPath(record.user), bytes, mode: 0o600, syncData: true)
+        try FileSystem.replaceFile(snapshotPath(record.user), bytes, mode: 0o600, syncData: true)
+    }
+
+    /// Makes every user's current state durable: each file synced and copied to its synced
+    /// snapshot under the user's lock, then one sync of the directory. The agent calls it after
+    /// reconciling at start; anything that drops journal records from disk (pruning after the
+    /// collector's receipt, #8's shipper) must call it first and prune only if it succeeds, since
+    /// until then a login's state may exist only in the journal. By default it throws on the first
+    /// user whose file cannot be read (pruning must wait until that is repaired); with
+    /// `skippingUnreadable` it passes over such users and returns them.
+    @discardableResult
+    public func syncAll(skippingUnreadable: Bool = false) throws -> [String] {
+        var skipped: [String] = []
+        for user in try users() {
+            try withLock(user) {
+                let record: MFAUserRecord?
+                do {
+                    record = try read(user)
+                } catch let error as MFAStoreError {
+                    guard skippingUnreadable else { throw error }
+                    skipped.append(user)
+                    return
+                }
+                guard let record else { return }
+                try FileSystem.syncFile(recordPath(user))
+                try FileSystem.replaceFile(snapshotPath(user), record.canonicalBytes, mode: 0o600, syncData: true)
+            }
+        }
+        try FileSystem.syncDirectory(directory)
+        return skipped
+    }
+
+    /// 16 random hex digits.
+    static func newGeneration() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Hex.encode(withUnsafeBytes(of: generator.next() as UInt64) { Array($0) })
     }
 
     /// Enrolled users, sorted.

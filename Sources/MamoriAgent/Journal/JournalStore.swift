@@ -61,6 +61,10 @@ public struct JournalStoreError: Error, CustomStringConvertible, Sendable {
 
 /// The agent's append-only journal: one writer (file lock), segment files, fdatasync before a
 /// receipt, epoch keys evolved and erased, torn tails repaired on open.
+///
+/// Nothing here deletes segments. Whatever comes to prune them (#8's shipper, after the
+/// collector's receipt) must first call `MFAStore.syncAll()`: the second-factor state files are
+/// written without a sync and made durable by the `auth.*` records (see `MFAStateReconciler`).
 public final class JournalStore {
     public let paths: JournalPaths
     public let options: JournalStoreOptions

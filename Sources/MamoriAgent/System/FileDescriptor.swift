@@ -100,15 +100,27 @@ public enum FileSystem {
 
     /// Writes a whole file atomically: temp file, fsync, rename, fsync of the directory.
     public static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws {
+        try replaceFile(path, bytes, mode: mode, syncData: true)
+        try syncDirectory(containing: path)
+    }
+
+    /// Temp file + rename: readers see the old or the new content, never a mix. With `syncData`
+    /// false nothing is synced, so after a crash the file may be the old one (or, on a file system
+    /// without ext4's rename heuristic, empty): only for files that something synced can rebuild.
+    public static func replaceFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, syncData: Bool) throws {
         let temp = path + ".tmp-\(getpid())"
         do {
             let handle = try FileHandleFD(path: temp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
             try Syscall.call("fchmod", path: temp) { fchmod(handle.fd, mode) }
             try handle.writeAll(bytes)
-            try handle.sync()
+            if syncData { try handle.sync() }
         }
         try Syscall.call("rename", path: path) { rename(temp, path) }
-        try syncDirectory(containing: path)
+    }
+
+    /// fsync of an existing file.
+    public static func syncFile(_ path: String) throws {
+        try FileHandleFD(path: path, flags: O_RDONLY | O_NOFOLLOW).sync()
     }
 
     public static func syncDirectory(containing path: String) throws {

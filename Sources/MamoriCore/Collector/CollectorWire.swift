@@ -34,7 +34,10 @@ public enum CollectorWire {
 }
 
 /// What the collector signs when it has stored a host's records up to `head`: the agent may
-/// prune its journal up to there.
+/// prune its journal up to there — but only after `MFAStore.syncAll()` (MamoriAgent) has
+/// succeeded. A login syncs its `auth.*` record, not its user's state file, so until then the
+/// journal may be the only durable copy of a failure count or a used code (#8's shipper must call
+/// it before it deletes any segment).
 public struct IngestReceipt: Sendable, Equatable {
     public var host: String
     public var head: JournalHead

@@ -1,16 +1,29 @@
 /// One enrolled user as stored by the agent: the credential and the verifier's state, in one
 /// canonical-JSON file so that one atomic rename updates both. Root-only on disk.
+///
+/// The file is a cache of the journal, not the source of truth: a login writes it without a sync
+/// and every `auth.*` record of a login carries the state it left (`MFAJournalState`), so the agent
+/// rebuilds a file that a crash set back from the records. `generation` ties the two together:
+/// an administrator's change (enrol, reset, unlock) starts a new one, so records written before it
+/// are never applied over it. `journalSeq` is a lower bound for the seq of the record describing
+/// this state: the records of this user and generation from there on are newer or the same.
 public struct MFAUserRecord: Sendable, Equatable {
     public static let formatVersion: Int64 = 1
 
     public var user: String
     public var credential: OTPCredential
     public var state: MFAUserState
+    /// Hex; "" for a record written before generations existed.
+    public var generation: String
+    public var journalSeq: UInt64
 
-    public init(user: String, credential: OTPCredential, state: MFAUserState = MFAUserState()) {
+    public init(user: String, credential: OTPCredential, state: MFAUserState = MFAUserState(),
+                generation: String = "", journalSeq: UInt64 = 0) {
         self.user = user
         self.credential = credential
         self.state = state
+        self.generation = generation
+        self.journalSeq = journalSeq
     }
 
     public var json: JSONValue {
@@ -23,7 +36,7 @@ public struct MFAUserRecord: Sendable, Equatable {
         ]
         if let step = self.state.lastAcceptedStep { state["last_step"] = .int(step) }
         if let until = self.state.lockedUntil { state["locked_until"] = .int(until) }
-        return .object([
+        var members: [String: JSONValue] = [
             "version": .int(Self.formatVersion),
             "user": .string(user),
             "type": .string(credential.factor.rawValue),
@@ -32,7 +45,10 @@ public struct MFAUserRecord: Sendable, Equatable {
             "period": .int(credential.parameters.timeStep),
             "secret": .string(Hex.encode(credential.secret)),
             "state": .object(state),
-        ])
+        ]
+        if !generation.isEmpty { members["generation"] = .string(generation) }
+        if journalSeq > 0 { members["journal_seq"] = .string(String(journalSeq)) }
+        return .object(members)
     }
 
     public var canonicalBytes: [UInt8] { json.canonicalBytes + [0x0A] }
@@ -50,7 +66,12 @@ public struct MFAUserRecord: Sendable, Equatable {
               let credential = OTPCredential(factor: factor, secret: secret, parameters: parameters),
               let stateObject = json["state"], let state = Self.decodeState(stateObject)
         else { return nil }
-        self.init(user: user, credential: credential, state: state)
+        let generation = json["generation"]
+        let journalSeq = json["journal_seq"]
+        if let generation, generation.stringValue.map(MFAJournalState.isValidGeneration) != true { return nil }
+        if let journalSeq, journalSeq.stringValue.flatMap({ UInt64($0) }) == nil { return nil }
+        self.init(user: user, credential: credential, state: state, generation: generation?.stringValue ?? "",
+                  journalSeq: journalSeq?.stringValue.flatMap { UInt64($0) } ?? 0)
     }
 
     public init?(bytes: [UInt8]) {

@@ -118,13 +118,13 @@ public enum MFAVerifier {
     static func totpAttempt(_ value: UInt32, credential: OTPCredential, state: MFAUserState,
                             policy: MFAPolicy, now: Int64) -> MFAAttempt {
         let current = OneTimePassword.timeStep(at: now, parameters: credential.parameters)
+        let generator = HOTPGenerator(secret: credential.secret, parameters: credential.parameters)
         var fresh: Int64?
         var stale = false
         // Every candidate is computed and compared, so timing does not tell which step matched.
         for offset in -policy.window...policy.window {
             let step = current + Int64(offset)
-            let expected = OneTimePassword.hotp(secret: credential.secret, counter: UInt64(bitPattern: step),
-                                                parameters: credential.parameters)
+            let expected = generator.value(counter: UInt64(bitPattern: step))
             guard ConstantTime.equal(expected, value) else { continue }
             if let last = state.lastAcceptedStep, step <= last {
                 stale = true
@@ -145,16 +145,14 @@ public enum MFAVerifier {
                             policy: MFAPolicy, now: Int64) -> MFAAttempt {
         var matched: UInt64?
         var replay = false
+        let generator = HOTPGenerator(secret: credential.secret, parameters: credential.parameters)
         if state.hotpCounter > 0 {
-            let previous = OneTimePassword.hotp(secret: credential.secret, counter: state.hotpCounter - 1,
-                                                parameters: credential.parameters)
-            replay = ConstantTime.equal(previous, value)
+            replay = ConstantTime.equal(generator.value(counter: state.hotpCounter - 1), value)
         }
         for offset in 0...UInt64(policy.hotpLookAhead) {
             let (counter, overflow) = state.hotpCounter.addingReportingOverflow(offset)
             if overflow { break }
-            let expected = OneTimePassword.hotp(secret: credential.secret, counter: counter,
-                                                parameters: credential.parameters)
+            let expected = generator.value(counter: counter)
             if ConstantTime.equal(expected, value) && matched == nil { matched = counter }
         }
         if let counter = matched, counter < UInt64.max {

@@ -34,10 +34,7 @@ public enum OneTimePassword {
 
     /// The HOTP value for `counter`, as the integer the token shows (leading zeros dropped).
     public static func hotp(secret: [UInt8], counter: UInt64, parameters: OTPParameters) -> UInt32 {
-        var message = [UInt8](repeating: 0, count: 8)
-        for index in 0..<8 { message[index] = UInt8(truncatingIfNeeded: counter >> (56 - 8 * UInt64(index))) }
-        let mac = self.mac(secret: secret, message: message, algorithm: parameters.algorithm)
-        return truncate(mac, digits: parameters.digits)
+        HOTPGenerator(secret: secret, parameters: parameters).value(counter: counter)
     }
 
     /// The TOTP time step containing `unixSeconds` (T0 = 0); negative times are step 0's past.
@@ -90,6 +87,46 @@ public enum OneTimePassword {
         var modulus: UInt32 = 1
         for _ in 0..<digits { modulus *= 10 }
         return binary % modulus
+    }
+}
+
+/// HOTP values of one secret for many counters: the HMAC key is set up once, and each counter
+/// costs a copy of the keyed state plus the message (a login tries up to 2 × window + 1 TOTP
+/// steps, or the HOTP look-ahead).
+public struct HOTPGenerator {
+    enum Keyed {
+        case sha1(HMAC<Insecure.SHA1>)
+        case sha256(HMAC<SHA256>)
+        case sha512(HMAC<SHA512>)
+    }
+
+    let keyed: Keyed
+    let digits: Int
+
+    public init(secret: [UInt8], parameters: OTPParameters) {
+        let key = SymmetricKey(data: secret)
+        switch parameters.algorithm {
+        case .sha1: keyed = .sha1(HMAC(key: key))
+        case .sha256: keyed = .sha256(HMAC(key: key))
+        case .sha512: keyed = .sha512(HMAC(key: key))
+        }
+        digits = parameters.digits
+    }
+
+    public func value(counter: UInt64) -> UInt32 {
+        withUnsafeBytes(of: counter.bigEndian) { message in
+            switch keyed {
+            case .sha1(let keyedState): Self.code(keyedState, message, digits: digits)
+            case .sha256(let keyedState): Self.code(keyedState, message, digits: digits)
+            case .sha512(let keyedState): Self.code(keyedState, message, digits: digits)
+            }
+        }
+    }
+
+    static func code<H: HashFunction>(_ keyedState: HMAC<H>, _ message: UnsafeRawBufferPointer, digits: Int) -> UInt32 {
+        var state = keyedState
+        state.update(data: message)
+        return OneTimePassword.truncate(Array(state.finalize()), digits: digits)
     }
 }
 

@@ -221,6 +221,18 @@ struct JSONParser {
 
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
+        // Fast path: no escape before the closing quote (nearly every string the agent reads).
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+            end += 1
+        }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            guard let text = bytes.withUnsafeBufferPointer({ String(validating: UnsafeBufferPointer(rebasing: $0[index..<end]), as: UTF8.self) }) else {
+                throw JSONParseError(offset: index, reason: "invalid UTF-8 in string")
+            }
+            index = end + 1
+            return text
+        }
         var scalars = String.UnicodeScalarView()
         var utf8Run: [UInt8] = []
         func flush(_ run: inout [UInt8], into view: inout String.UnicodeScalarView) throws(JSONParseError) {
