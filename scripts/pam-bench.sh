@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Second-factor benchmark (root; run by `make bench` from scripts/bench.sh, or alone with
 # --update-doc to replace just its section of docs/benchmarks.md, after `make pam` and
-# `swift build -c release --product mamori-agent --product mamorictl`). One C harness
+# `swift build -c release --product mamori-agent` and `... --product mamorictl`: one product per call). One C harness
 # (scripts/pam/pam_bench_harness.c) drives the real libpam under pam_wrapper — a private PAM
 # configuration directory, so /etc/pam.d is never touched — through three services in the same run:
 #   pam_mamori.so (this build) asking a running `mamori-agent run --only auth` (release build),
