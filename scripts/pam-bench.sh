@@ -154,7 +154,7 @@ conversation function answering the prompt. The three modules hold the same HOTP
 counter — each module's replay protection — rather than a cheap rejection. pam_mamori asks the
 release build of \`mamori-agent run --only auth\` over its Unix socket; per attempt the agent
 syncs once: the journal record of the outcome, which carries the user's new verifier state (the
-user's state file is replaced with temp + rename and not synced; after a crash the agent rebuilds
+user's state file is overwritten in place and not synced; after a crash the agent rebuilds
 it from the journal before serving). pam_oath rewrites its usersfile and pam_google_authenticator its secret file
 (\`user=root\`, no \`RATE_LIMIT\`, so it never refuses a valid code), each with one fsync per
 attempt (counted with strace). Why HOTP: a TOTP code is valid once per 30-second step, so a

@@ -41,7 +41,7 @@ struct MFAImportPSKC: ParsableCommand {
         let store = location.store
         try store.prepare()
         for (key, user) in zip(keys, owners) where !force {
-            if try store.read(user) != nil { throw InputError("\(user) is already enrolled (token \(key.serial)); use --force to replace") }
+            if try store.readLocked(user) != nil { throw InputError("\(user) is already enrolled (token \(key.serial)); use --force to replace") }
         }
         for (key, user) in zip(keys, owners) {
             try store.update(user) { _ -> (MFAUserRecord?, Void) in

@@ -20,7 +20,7 @@ struct MFAList: ParsableCommand {
             return
         }
         for user in try store.users() {
-            guard let record = try store.read(user) else { continue }
+            guard let record = try store.readLocked(user) else { continue }
             print(format == .json ? Self.json(record).canonicalString : Self.text(record))
         }
     }

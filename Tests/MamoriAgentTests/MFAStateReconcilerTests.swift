@@ -145,6 +145,51 @@ import Testing
         #expect(try store.read("tanaka")?.state.lastAcceptedStep == OneTimePassword.timeStep(at: Self.start, parameters: .standard))
     }
 
+    /// A login overwrites the file in place; a crash can leave it torn: the new bytes with the old
+    /// file's tail after them (before the truncate), or the old file's first part with the new
+    /// one's end (a write torn at a sector). Either way the user's state comes back exactly.
+    @Test(arguments: ["new-then-old-tail", "old-head-new-tail"])
+    func aTornInPlaceWriteIsRepaired(shape: String) throws {
+        defer { cleanUp() }
+        try enroll()
+        let enrolled = try fileBytes()
+        let code = Self.code(at: Self.start)
+        try session { (service: AuthService) throws in
+            #expect(Self.ask(service, code: "000000") == .rejected)
+            #expect(Self.ask(service, code: code) == .accepted)
+        }
+        let after = try fileBytes()
+        let expected = try #require(try store.read("tanaka")?.state)
+        let torn: [UInt8]
+        switch shape {
+        case "new-then-old-tail":
+            // The login's bytes were written but the file was not yet cut to their length.
+            torn = after + Array(repeating: UInt8(ascii: " "), count: 3) + Array(enrolled.suffix(40))
+        default:
+            let half = min(enrolled.count, after.count) / 2
+            torn = Array(enrolled.prefix(half)) + Array(after.dropFirst(half))
+        }
+        try putBack(torn)
+        try session { (service: AuthService) throws in
+            #expect(Self.ask(service, code: code, at: Self.start + 1) == .replayed)
+        }
+        let state = try #require(try store.read("tanaka")?.state)
+        #expect(state.lastAcceptedStep == expected.lastAcceptedStep)
+        #expect(state.consecutiveFailures == expected.consecutiveFailures)
+    }
+
+    /// The login path writes in place: same inode, no temp file left, and `readLocked` agrees.
+    @Test func aLoginOverwritesTheStateFileInPlace() throws {
+        defer { cleanUp() }
+        try enroll()
+        let before = try FileManager.default.attributesOfItem(atPath: store.recordPath("tanaka"))[.systemFileNumber] as? Int
+        try session { (service: AuthService) throws in #expect(Self.ask(service, code: "000000") == .rejected) }
+        let after = try FileManager.default.attributesOfItem(atPath: store.recordPath("tanaka"))[.systemFileNumber] as? Int
+        #expect(before != nil && before == after)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory).allSatisfy { !$0.contains(".tmp-") })
+        #expect(try store.readLocked("tanaka")?.state.consecutiveFailures == 1)
+    }
+
     @Test func aUsedRecoveryCodeStaysUsed() throws {
         defer { cleanUp() }
         let codes = ["abcd-efgh-jkmn", "pqrs-tuvw-xyz2", "mnpq-rstu-vwxy"]

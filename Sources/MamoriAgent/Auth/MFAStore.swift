@@ -11,9 +11,9 @@ public struct MFAStoreError: Error, Sendable, CustomStringConvertible {
 
 /// The root-only directory of enrolled users: `USER.json` (credential and verifier state in
 /// one canonical-JSON file), `USER.snapshot` (a synced copy) and `USER.lock`. Every
-/// read-verify-write runs under an exclusive flock on the user's lock file, and every write is
-/// temp + rename, so readers never see half a file and concurrent logins never lose a failure count
-/// or let a replay through.
+/// read-verify-write runs under an exclusive flock on the user's lock file, so concurrent logins
+/// never lose a failure count or let a replay through. Administrators' writes are temp + rename;
+/// a login's write overwrites the file in place, so readers take the lock too (`readLocked`).
 ///
 /// Durability comes in two kinds. An administrator's change (`write`, `update`, `remove`: enrol,
 /// reset, unlock) is synced — file, snapshot and directory — and starts a new generation. A
@@ -139,14 +139,22 @@ public struct MFAStore: Sendable {
         try FileSystem.syncDirectory(directory)
     }
 
-    /// A login's write, under the user's lock: temp + rename and no sync. The caller journals the
+    /// A login's write, under the user's lock: the file overwritten in place, no rename and no
+    /// sync (so the journal's one sync per login carries nothing else). The caller journals the
     /// state (`MFAJournalState`, with `record.generation`) and waits for that record's sync before
-    /// it answers; `record.journalSeq` must not exceed that record's seq.
+    /// it answers; `record.journalSeq` must not exceed that record's seq. A crash may leave the
+    /// file old or torn; start-up reconciliation rebuilds it from the snapshot and the journal.
+    /// Readers other than the agent's own locked path use `readLocked`.
     public func writeLoginState(_ record: MFAUserRecord) throws {
         guard MFAUserName.isValid(record.user) else {
             throw MFAStoreError(code: .badName, description: "`\(record.user)` is not a valid user name")
         }
-        try FileSystem.replaceFile(recordPath(record.user), record.canonicalBytes, mode: 0o600, syncData: false)
+        try FileSystem.overwriteFile(recordPath(record.user), record.canonicalBytes, mode: 0o600)
+    }
+
+    /// `read` under the user's lock: never sees a login's in-place write half done.
+    public func readLocked(_ user: String) throws -> MFAUserRecord? {
+        try withLock(user) { try read(user) }
     }
 
     /// File and snapshot, each synced; the caller syncs the directory.

@@ -118,6 +118,18 @@ public enum FileSystem {
         try Syscall.call("rename", path: path) { rename(temp, path) }
     }
 
+    /// Overwrites an existing file in place (write at 0, truncate to the new length) with no
+    /// rename and no sync: no new inode, no directory change, nothing for the next journal commit
+    /// but the data. Readers must hold the writer's lock (they could see a mix), and after a crash
+    /// the file may be old, new or torn: only for files that something synced can rebuild. A
+    /// missing file is created with `replaceFile`.
+    public static func overwriteFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws {
+        guard exists(path) else { return try replaceFile(path, bytes, mode: mode, syncData: false) }
+        let handle = try FileHandleFD(path: path, flags: O_WRONLY | O_NOFOLLOW)
+        try handle.pwriteAll(bytes, at: 0)
+        try Syscall.call("ftruncate", path: path) { ftruncate(handle.fd, off_t(bytes.count)) }
+    }
+
     /// fsync of an existing file.
     public static func syncFile(_ path: String) throws {
         try FileHandleFD(path: path, flags: O_RDONLY | O_NOFOLLOW).sync()
