@@ -170,12 +170,29 @@ import Testing
             torn = Array(enrolled.prefix(half)) + Array(after.dropFirst(half))
         }
         try putBack(torn)
+        // Start-up repair first: the state is exactly what the acknowledged logins left.
+        try session()
+        let repaired = try #require(try store.read("tanaka"))
+        #expect(repaired.state == expected)
+        #expect(repaired.credential == (try #require(try store.readSnapshot("tanaka"))).credential)
         try session { (service: AuthService) throws in
             #expect(Self.ask(service, code: code, at: Self.start + 1) == .replayed)
         }
-        let state = try #require(try store.read("tanaka")?.state)
-        #expect(state.lastAcceptedStep == expected.lastAcceptedStep)
-        #expect(state.consecutiveFailures == expected.consecutiveFailures)
+        #expect(try store.read("tanaka")?.state.lastAcceptedStep == expected.lastAcceptedStep)
+    }
+
+    /// The digest line is what catches a tear that still parses (the old file's head, the new
+    /// file's tail: here a longer, wrong secret).
+    @Test func aStateFileWhoseDigestDoesNotMatchIsCorrupt() throws {
+        defer { cleanUp() }
+        try enroll()
+        var bytes = try fileBytes()
+        let needle = Array("\"secret\":\"".utf8)
+        let found = try #require((0...(bytes.count - needle.count)).first { Array(bytes[$0..<($0 + needle.count)]) == needle })
+        let at = found + needle.count
+        bytes[at] = bytes[at] == UInt8(ascii: "3") ? UInt8(ascii: "4") : UInt8(ascii: "3")
+        try putBack(bytes)
+        #expect(throws: MFAStoreError.self) { try store.read("tanaka") }
     }
 
     /// The login path writes in place: same inode, no temp file left, and `readLocked` agrees.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Crypto
 public import MamoriCore
 
 public struct MFAStoreError: Error, Sendable, CustomStringConvertible {
@@ -118,7 +119,7 @@ public struct MFAStore: Sendable {
         guard info.isRegular, info.uid == owner, info.mode & 0o077 == 0 else {
             throw MFAStoreError(code: .insecure, description: "\(path): must be a regular file owned by uid \(owner) with mode 0600 (is uid \(info.uid), mode \(String(info.mode, radix: 8)))")
         }
-        guard let record = MFAUserRecord(bytes: try FileSystem.readFile(path)), record.user == user else {
+        guard let record = Self.decodeFile(try FileSystem.readFile(path)), record.user == user else {
             throw MFAStoreError(code: .corrupt, description: "\(path): not a valid enrolment record")
         }
         return record
@@ -149,7 +150,26 @@ public struct MFAStore: Sendable {
         guard MFAUserName.isValid(record.user) else {
             throw MFAStoreError(code: .badName, description: "`\(record.user)` is not a valid user name")
         }
-        try FileSystem.overwriteFile(recordPath(record.user), record.canonicalBytes, mode: 0o600)
+        try FileSystem.overwriteFile(recordPath(record.user), Self.encodeFile(record), mode: 0o600)
+    }
+
+    /// A state file: the record's canonical JSON, a newline, and `sha256:` + the hex SHA-256 of
+    /// that JSON + a newline. A login's in-place write torn by a crash (new bytes over part of the
+    /// old) can still be valid JSON with the wrong secret or state; the digest makes it `corrupt`,
+    /// so start-up rebuilds it from the snapshot and the journal instead of trusting it.
+    static func encodeFile(_ record: MFAUserRecord) -> [UInt8] {
+        let json = record.canonicalBytes
+        return json + [0x0A] + Array("sha256:".utf8) + Array(Hex.encode(Array(SHA256.hash(data: json))).utf8) + [0x0A]
+    }
+
+    static func decodeFile(_ bytes: [UInt8]) -> MFAUserRecord? {
+        // 1 newline + "sha256:" (7) + 64 hex digits + 1 newline after the JSON.
+        let trailer = 73
+        guard bytes.count > trailer, bytes.last == 0x0A, bytes[bytes.count - trailer] == 0x0A else { return nil }
+        let json = Array(bytes[..<(bytes.count - trailer)])
+        let stated = Array(bytes[(bytes.count - trailer + 1)..<(bytes.count - 1)])
+        guard stated == Array("sha256:".utf8) + Array(Hex.encode(Array(SHA256.hash(data: json))).utf8) else { return nil }
+        return MFAUserRecord(bytes: json)
     }
 
     /// `read` under the user's lock: never sees a login's in-place write half done.
@@ -159,7 +179,7 @@ public struct MFAStore: Sendable {
 
     /// File and snapshot, each synced; the caller syncs the directory.
     func writeSynced(_ record: MFAUserRecord) throws {
-        let bytes = record.canonicalBytes
+        let bytes = Self.encodeFile(record)
         try FileSystem.replaceFile(recordPath(record.user), bytes, mode: 0o600, syncData: true)
         try FileSystem.replaceFile(snapshotPath(record.user), bytes, mode: 0o600, syncData: true)
     }
@@ -186,7 +206,7 @@ public struct MFAStore: Sendable {
                 }
                 guard let record else { return }
                 try FileSystem.syncFile(recordPath(user))
-                try FileSystem.replaceFile(snapshotPath(user), record.canonicalBytes, mode: 0o600, syncData: true)
+                try FileSystem.replaceFile(snapshotPath(user), Self.encodeFile(record), mode: 0o600, syncData: true)
             }
         }
         try FileSystem.syncDirectory(directory)
