@@ -21,8 +21,8 @@ public struct MFAStoreError: Error, Sendable, CustomStringConvertible {
 /// login's change (`writeLoginState`) is not synced at all: the `auth.*` journal record of the
 /// login carries the state it left and is synced before the answer, so the journal is the source
 /// of truth. At agent start `MFAStateReconciler` applies the records newer than each file (a crash
-/// may have set a file back, or, where the file system does not flush data on rename, left it
-/// empty: then it starts from the snapshot) and `syncAll` makes the result durable. Whatever drops
+/// may have set a file back, or left it torn or empty: its digest line then fails and it starts
+/// from the snapshot) and `syncAll` makes the result durable. Whatever drops
 /// journal records from disk must call `syncAll` first.
 /// Files with the wrong owner or any group/other permission are refused, never "fixed".
 public struct MFAStore: Sendable {
@@ -159,17 +159,20 @@ public struct MFAStore: Sendable {
     /// so start-up rebuilds it from the snapshot and the journal instead of trusting it.
     static func encodeFile(_ record: MFAUserRecord) -> [UInt8] {
         let json = record.canonicalBytes
-        return json + [0x0A] + Array("sha256:".utf8) + Array(Hex.encode(Array(SHA256.hash(data: json))).utf8) + [0x0A]
+        return json + digestTrailer(json)
     }
 
     static func decodeFile(_ bytes: [UInt8]) -> MFAUserRecord? {
-        // 1 newline + "sha256:" (7) + 64 hex digits + 1 newline after the JSON.
-        let trailer = 73
-        guard bytes.count > trailer, bytes.last == 0x0A, bytes[bytes.count - trailer] == 0x0A else { return nil }
-        let json = Array(bytes[..<(bytes.count - trailer)])
-        let stated = Array(bytes[(bytes.count - trailer + 1)..<(bytes.count - 1)])
-        guard stated == Array("sha256:".utf8) + Array(Hex.encode(Array(SHA256.hash(data: json))).utf8) else { return nil }
+        let trailerLength = 73  // newline + "sha256:" + 64 hex digits + newline
+        guard bytes.count > trailerLength else { return nil }
+        let json = Array(bytes[..<(bytes.count - trailerLength)])
+        guard bytes[(bytes.count - trailerLength)...].elementsEqual(digestTrailer(json)) else { return nil }
         return MFAUserRecord(bytes: json)
+    }
+
+    /// "\nsha256:HEX\n" for `json`.
+    static func digestTrailer(_ json: [UInt8]) -> [UInt8] {
+        [0x0A] + Array("sha256:".utf8) + Array(Hex.encode(Array(SHA256.hash(data: json))).utf8) + [0x0A]
     }
 
     /// `read` under the user's lock: never sees a login's in-place write half done.
