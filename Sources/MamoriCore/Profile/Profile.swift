@@ -182,18 +182,9 @@ public struct PostureRules: Sendable, Equatable {
     public var checks: [DeclarativeCheck]
 
     /// The built-in checks the agent knows, with the policy clause each evidences.
-    public static let builtinChecks: [(id: String, clause: String)] = [
-        ("media.rules-enforcing", "6(3)①"),
-        ("media.no-writable-removable-mounts", "6(3)①"),
-        ("auth.pam-stack", "6(3)①"),
-        ("auth.users-enrolled", "6(3)①"),
-        ("network.no-wireless", "6(3)①"),
-        ("network.egress-zone-only", "6(3)①"),
-        ("system.clock-synced", "6(6)"),
-        ("agent.files-unmodified", "6(6)"),
-        ("profile.current", "7"),
-        ("journal.healthy", "6(6)"),
-    ]
+    /// The built-in checks the agent knows, with the policy clause each evidences (PostureCatalogue
+    /// has their titles).
+    public static var builtinChecks: [(id: String, clause: String)] { PostureCatalogue.builtin.map { ($0.id, $0.clause) } }
 
     public static var builtinIds: [String] { builtinChecks.map(\.id) }
 
