@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Floor 0: pure Swift. No sockets, no files, no clocks.
@@ -76,14 +77,18 @@ let package = Package(
             exclude: ["exports.map"],
             swiftSettings: swiftSettings
         ),
-        // Floor 1: the agent's adapters (files, locks, fsync, udev, the second-factor service).
+        // Floor 1: the agent's adapters (files, locks, fsync, udev, the second-factor service) and
+        // its services (media guard, auth verifier, posture, shipper, profile fetcher).
         .target(
             name: "MamoriAgent",
             dependencies: [
                 "MamoriCore",
                 "CUdev",
                 "MamoriAuthWire",
+                "MamoriClient",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -150,8 +155,11 @@ let package = Package(
                 "MamoriCore",
                 "MamoriAuthWire",
                 "MamoriAgent",
+                "MamoriClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -28,14 +28,14 @@ public final class CollectorClient: Sendable {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
     }
 
-    public convenience init(baseURL: String, caFile: String) throws {
+    public convenience init(baseURL: String, caFile: String, connectionsPerHost: Int = 8) throws {
         let pem: String
         do {
             pem = try String(contentsOfFile: caFile, encoding: .utf8)
         } catch {
             throw CollectorClientError.transport("cannot read the collector CA \(caFile): \(error.localizedDescription)")
         }
-        try self.init(baseURL: baseURL, caPEM: pem)
+        try self.init(baseURL: baseURL, caPEM: pem, connectionsPerHost: connectionsPerHost)
     }
 
     public func shutdown() async throws { try await http.shutdown() }
@@ -81,16 +81,27 @@ public final class CollectorClient: Sendable {
 
     /// Registers a host with a one-time token; returns its identity for signed requests.
     public func enrol(token: String, hostname: String, hostKey: Curve25519.Signing.PrivateKey, k0: EpochKey) async throws -> AgentIdentity {
+        try await enrolDetailed(token: token, hostname: hostname, hostKey: hostKey, k0: k0).identity
+    }
+
+    /// The same, with the collector's profile root key (nil when it has none) for the agent to pin.
+    public func enrolDetailed(token: String, hostname: String, hostKey: Curve25519.Signing.PrivateKey, k0: EpochKey) async throws -> AgentEnrolment {
         let body = JSONValue.object([
             "token": .string(token), "hostname": .string(hostname),
             "public_key": .string(Hex.encode(hostKey.publicKey.rawRepresentation)), "k0": .string(Hex.encode(k0.keyBytes)),
         ])
         let reply = try StrictObject(try await send("POST", "/v1/enrol", body: body.canonicalBytes).json(expect: 201),
-                                     allowed: ["host_id", "organisation", "host_group", "receipt_key"])
+                                     allowed: ["host_id", "organisation", "host_group", "receipt_key", "profile_root"])
         let receiptKey = try reply.hexBytes("receipt_key", count: 32)
-        return AgentIdentity(hostId: try reply.string("host_id"), organisation: try reply.string("organisation"),
-                             hostGroup: try reply.optionalString("host_group"), key: hostKey,
-                             receiptKey: try Curve25519.Signing.PublicKey(rawRepresentation: receiptKey))
+        var profileRoot: ProfilePublicKey?
+        if let text = try reply.optionalString("profile_root") {
+            guard let key = ProfilePublicKey(hex: text) else { throw CollectorClientError.badResponse("`profile_root` is not a public key") }
+            profileRoot = key
+        }
+        let identity = AgentIdentity(hostId: try reply.string("host_id"), organisation: try reply.string("organisation"),
+                                     hostGroup: try reply.optionalString("host_group"), key: hostKey,
+                                     receiptKey: try Curve25519.Signing.PublicKey(rawRepresentation: receiptKey))
+        return AgentEnrolment(identity: identity, profileRoot: profileRoot)
     }
 
     /// A request signed with the host key and numbered from the agent's clock.
@@ -122,6 +133,11 @@ public final class CollectorClient: Sendable {
             throw CollectorClientError.status(response.status, response.reason)
         }
     }
+}
+
+public struct AgentEnrolment: Sendable {
+    public var identity: AgentIdentity
+    public var profileRoot: ProfilePublicKey?
 }
 
 public enum ShipResult: Sendable {

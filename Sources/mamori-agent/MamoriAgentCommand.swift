@@ -8,12 +8,12 @@ import Glibc
 #endif
 
 @main
-struct MamoriAgentCommand: ParsableCommand {
+struct MamoriAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mamori-agent",
         abstract: "The Mamori terminal agent.",
         version: MamoriVersion.current,
-        subcommands: [RunCommand.self, MediaCommand.self, MediaGuardCommand.self, DebugCommand.self]
+        subcommands: [RunCommand.self, EnrollCommand.self, StatusCommand.self, MediaCommand.self, MediaGuardCommand.self, DebugCommand.self]
     )
 }
 

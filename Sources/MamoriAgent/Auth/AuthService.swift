@@ -42,7 +42,8 @@ extension JournalStore: AuthJournal {
 /// (`MFAStateReconciler`), so a failure count or a used step is never lost.
 public final class AuthService {
     public let store: MFAStore
-    public let rules: MFARules
+    /// Replaced when a new profile is applied (under the socket server's lock).
+    public var rules: MFARules
     let journal: any AuthJournal
     let userName: (UInt32) -> String?
 

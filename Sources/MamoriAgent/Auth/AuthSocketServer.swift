@@ -24,6 +24,9 @@ public final class AuthSocketServer {
         self.gate = AuthServiceGate(service: service, now: now)
     }
 
+    /// Takes effect from the next request; a request in flight finishes under the old rules.
+    public func replaceRules(_ rules: MFARules) { gate.replaceRules(rules) }
+
     /// Serves until `shouldStop` returns true (checked at least every `pollMilliseconds`), then
     /// waits for the connections in flight.
     public func run(pollMilliseconds: Int32 = 200, shouldStop: () -> Bool) throws {
@@ -92,6 +95,8 @@ final class AuthServiceGate: @unchecked Sendable {
     func handle(_ request: AuthRequest, peer: PeerCredentials) -> AuthResponse {
         locked { service.handle(request, peer: peer, now: now()) }
     }
+
+    func replaceRules(_ rules: MFARules) { locked { service.rules = rules } }
 
     func enter(limit: Int) -> Bool {
         locked {

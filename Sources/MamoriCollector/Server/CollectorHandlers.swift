@@ -83,6 +83,8 @@ extension CollectorService {
             "receipt_key": .string(Hex.encode(receiptKey.publicKey.rawRepresentation)),
         ]
         if let group = host.hostGroup { members["host_group"] = .string(group) }
+        // The agent pins this (over the CA it already pinned) unless it was given one out of band.
+        if let profileRoot { members["profile_root"] = .string(profileRoot.hex) }
         return .json(201, .object(members))
     }
 

@@ -1,0 +1,52 @@
+public import Logging
+import MamoriCore
+public import ServiceLifecycle
+
+/// Layer 2 of the media guard: the agent's libudev monitor. Reconciles the devices present at
+/// start and after every profile change, then decides each new device; every decision is
+/// journalled. (Layer 1, the udev rule's helper, enforces even while this service is down.)
+public struct MediaGuardService: Service {
+    let runtime: AgentRuntime
+    let logger: Logger
+
+    public init(runtime: AgentRuntime, logger: Logger) {
+        self.runtime = runtime
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let runtime = self.runtime
+        let logger = self.logger
+        defer { runtime.setMediaGuardRunning(false) }
+        try await BlockingLoop.run(name: "mamori-media") { flag in
+            var generation = -1
+            var watcher: MediaWatcher?
+            while !flag.isSet {
+                if generation != runtime.generation {
+                    generation = runtime.generation
+                    let load = MediaPolicyLoader.load(path: runtime.layout.profilePath, now: SystemClock.now(),
+                                                      requireTrustedFile: runtime.layout.root.isEmpty)
+                    if let problem = load.problem { logger.notice("media: fail-closed defaults apply", metadata: ["reason": "\(problem)"]) }
+                    let fresh = try MediaWatcher(policy: load.policy)
+                    watcher = fresh
+                    runtime.setMediaGuardRunning(true)
+                    for outcome in fresh.reconcile(now: SystemClock.now()) { Self.record(outcome, runtime: runtime, logger: logger) }
+                    logger.info("media: watching", metadata: ["profile": "\(load.profileName ?? "(defaults)")"])
+                }
+                if let outcome = try watcher?.next(timeoutMilliseconds: 250, now: SystemClock.now) {
+                    Self.record(outcome, runtime: runtime, logger: logger)
+                }
+            }
+        }
+        logger.info("media: stopped")
+    }
+
+    static func record(_ outcome: MediaGuardOutcome, runtime: AgentRuntime, logger: Logger) {
+        for failure in outcome.failures { logger.error("media: enforcement failed", metadata: ["detail": "\(failure)"]) }
+        do {
+            try runtime.journal.record(outcome.records, now: SystemClock.now())
+        } catch {
+            logger.critical("media: the decision could not be journalled", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Crypto
+public import MamoriCore
+
+/// Verifies a signed profile for this terminal and installs it atomically, or rejects it and keeps
+/// the last good one. Every outcome but "unchanged" is a journal record (`profile.applied`,
+/// `profile.rejected`); a rejected envelope is journalled once, not at every poll.
+public final class ProfileInstaller {
+    public static let appliedKind = "profile.applied"
+    public static let rejectedKind = "profile.rejected"
+
+    public enum Outcome: Sendable, Equatable {
+        case applied(Profile)
+        case rejected(ProfileRejection)
+        /// The same envelope as the one installed, or one already rejected.
+        case unchanged
+    }
+
+    let layout: AgentLayout
+    let organisation: Organisation
+    let hostGroup: String?
+    private var lastRejected: Digest32?
+
+    public init(layout: AgentLayout, organisation: Organisation, hostGroup: String?) {
+        self.layout = layout
+        self.organisation = organisation
+        self.hostGroup = hostGroup
+    }
+
+    /// The pinned root (from enrolment, or the last verified rotation).
+    public func pinnedRoot() throws -> ProfilePublicKey {
+        let text = String(decoding: try FileSystem.readFile(layout.profileRootPath), as: UTF8.self)
+        guard let key = ProfilePublicKey(hex: text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? "") else {
+            throw AgentStateError("\(layout.profileRootPath): not a profile root public key")
+        }
+        return key
+    }
+
+    /// The envelope in force, if any.
+    func installedEnvelopeDigest() -> Digest32? {
+        guard let bytes = try? FileSystem.readFile(layout.profileEnvelopePath) else { return nil }
+        return Digest32(Array(SHA256.hash(data: bytes)))!
+    }
+
+    /// Considers `envelope`; returns what happened and the journal event to record (nil for unchanged).
+    public func consider(_ envelope: [UInt8], current: Profile?, now: Timestamp) throws -> (Outcome, (kind: String, payload: [String: JSONValue])?) {
+        let digest = Digest32(Array(SHA256.hash(data: envelope)))!
+        if digest == installedEnvelopeDigest() || digest == lastRejected { return (.unchanged, nil) }
+        let root = try pinnedRoot()
+        switch ProfileVerifier.verify(envelope, pinnedRoot: root, currentVersion: current?.version, scope: organisation,
+                                      hostGroup: hostGroup, now: now) {
+        case .failure(let rejection):
+            lastRejected = digest
+            return (.rejected(rejection), (Self.rejectedKind, [
+                "code": .string(rejection.code), "reason": .string(rejection.description),
+                "envelope_sha256": .string(digest.hex),
+                "kept_version": current.map { .int($0.version) } ?? .null,
+            ]))
+        case .success(let verified):
+            try install(verified, envelope: envelope)
+            return (.applied(verified.profile), (Self.appliedKind, [
+                "name": .string(verified.profile.name), "version": .int(verified.profile.version),
+                "expires": .string(verified.profile.expires.description), "profile_sha256": .string(verified.sha256.hex),
+                "envelope_sha256": .string(digest.hex), "signing_key": .string(verified.signingKey.keyId),
+                "root": .string(verified.root.keyId), "previous_version": current.map { .int($0.version) } ?? .null,
+            ]))
+        }
+    }
+
+    /// Envelope first, then the profile every enforcer reads, each by rename after a sync: a crash
+    /// leaves either the old profile or the new one in force. A rotated root is pinned last.
+    func install(_ verified: VerifiedProfile, envelope: [UInt8]) throws {
+        try FileSystem.makeDirectory(layout.profileDirectory, mode: 0o755)
+        try FileSystem.writeFileAtomically(layout.profileEnvelopePath, envelope, mode: 0o644)
+        try FileSystem.writeFileAtomically(layout.profilePath, Array(verified.source.utf8), mode: 0o644)
+        if (try? pinnedRoot()) != verified.root {
+            try FileSystem.writeFileAtomically(layout.profileRootPath, Array((verified.root.hex + "\n").utf8), mode: 0o644)
+        }
+    }
+}
