@@ -104,9 +104,25 @@ public final class CollectorClient: Sendable {
         return AgentEnrolment(identity: identity, profileRoot: profileRoot)
     }
 
-    /// A request signed with the host key and numbered from the agent's clock.
+    /// A request signed with the host key and numbered from the agent's clock. One host's signed
+    /// requests go out one at a time: the collector refuses a number not above the last it accepted,
+    /// so two in flight at once (the shipper's and the profile fetcher's) could arrive in the wrong
+    /// order and the later-numbered one would look like a replay.
     public func signed(_ method: String, _ path: String, identity: AgentIdentity, body: [UInt8] = [],
                        contentType: String = "application/x-ndjson", requestNumber: Int64? = nil) async throws -> ClientResponse {
+        await identity.gate.acquire()
+        do {
+            let response = try await sendSigned(method, path, identity: identity, body: body, contentType: contentType, requestNumber: requestNumber)
+            await identity.gate.release()
+            return response
+        } catch {
+            await identity.gate.release()
+            throw error
+        }
+    }
+
+    func sendSigned(_ method: String, _ path: String, identity: AgentIdentity, body: [UInt8],
+                    contentType: String, requestNumber: Int64?) async throws -> ClientResponse {
         let number = requestNumber ?? identity.nextRequestNumber()
         let signature = try CollectorWire.signRequest(method: method, path: path, host: identity.hostId, request: number, body: body,
                                                       key: identity.key)
@@ -154,6 +170,8 @@ public final class AgentIdentity: Sendable {
     public let key: Curve25519.Signing.PrivateKey
     public let receiptKey: Curve25519.Signing.PublicKey
     let lastNumber = Mutex<Int64>(0)
+    /// Serialises this host's signed requests (see `CollectorClient.signed`).
+    let gate = SerialGate()
 
     public init(hostId: String, organisation: String, hostGroup: String?, key: Curve25519.Signing.PrivateKey,
                 receiptKey: Curve25519.Signing.PublicKey) {
@@ -207,6 +225,28 @@ public enum CollectorClientError: Error, Sendable, CustomStringConvertible, Equa
         case .status(let code, let reason): "the collector answered \(code): \(reason)"
         case .badResponse(let text): text
         case .badReceipt(let text): text
+        }
+    }
+}
+
+/// A first-come, first-served async lock.
+actor SerialGate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            busy = false
+        } else {
+            waiters.removeFirst().resume()
         }
     }
 }

@@ -39,6 +39,8 @@ struct RunCommand: AsyncParsableCommand {
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        // A reload requested before the handler is installed must not kill the agent (SIGHUP's default).
+        signal(SIGHUP, SIG_IGN)
         let layout = AgentLayout(root: root ?? "")
         let level = (try? AgentConfigurationLoader.configuration(layout).logLevel) ?? .info
         var logger = Logger(label: "mamori-agent") { StreamLogHandler.standardError(label: $0) }

@@ -31,7 +31,9 @@ public enum AgentConfigurationLoader {
         guard let text = String(validating: bytes, as: UTF8.self) else { throw AgentStateError("\(layout.configurationPath): not UTF-8 text") }
         switch AgentConfiguration.parse(text) {
         case .success(let configuration): return configuration
-        case .failure(let error): throw AgentStateError("\(layout.configurationPath): \(error)")
+        case .failure(let error):
+            throw AgentStateError("\(layout.configurationPath): invalid configuration: "
+                + error.diagnostics.map(\.description).joined(separator: "; "))
         }
     }
 
@@ -81,6 +83,8 @@ public struct AgentDaemon {
         let notifier = SystemdNotifier.fromProcess()
         let readiness = Readiness(waitingFor: services.contains(.auth) ? 1 : 0, notifier: notifier, logger: logger)
         var client: CollectorClient?
+        // One identity for every service: its request numbers and its request gate are per host.
+        let identity = try enrolment.map { try $0.identity(hostKey: try HostKeyFile.read(layout.journalPaths.hostKeyPath)) }
         var group: [ServiceGroupConfiguration.ServiceConfiguration] = []
         for name in services {
             let service: any Service
@@ -91,11 +95,10 @@ public struct AgentDaemon {
                                               ready: { readiness.oneReady() })
             case .posture: service = PostureService(runtime: runtime, logger: logger, evaluate: evaluatePosture)
             case .shipper, .profile:
-                guard let enrolment else { throw AgentStateError("the \(name.rawValue) service needs an enrolment") }
+                guard let enrolment, let identity else { throw AgentStateError("the \(name.rawValue) service needs an enrolment") }
                 let http = try client ?? CollectorClient(baseURL: configuration.collectorURL ?? enrolment.collectorURL,
                                                          caFile: layout.collectorCAPath, connectionsPerHost: 2)
                 client = http
-                let identity = try enrolment.identity(hostKey: try HostKeyFile.read(layout.journalPaths.hostKeyPath))
                 if name == .shipper {
                     service = ShipperService(runtime: runtime, client: http, identity: identity, logger: logger)
                 } else {

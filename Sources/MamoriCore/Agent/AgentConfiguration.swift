@@ -80,7 +80,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         if let node = fields["retry_max"], let value = reader.duration(node, "retry_max", in: 1...86_400) {
             configuration.retryMaxSeconds = value
         }
-        if let node = fields["profile_poll"], let value = reader.duration(node, "profile_poll", in: 10...86_400) {
+        if let node = fields["profile_poll"], let value = reader.duration(node, "profile_poll", in: 1...86_400) {
             configuration.profilePollSeconds = value
         }
         if let node = fields["ship_interval"] { configuration.shipIntervalSeconds = reader.duration(node, "ship_interval", in: 1...86_400) }
