@@ -78,14 +78,15 @@ public enum DeclarativeCheckEvaluator {
         case .failure(let failure): return .cannotDecide(reason: "\(path): \(failure.reason)")
         case .success(nil): return .failsToMeetPolicy(reason: "\(path) does not exist")
         case .success(let content?):
-            let found = content.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { line in
-                (try? regex.firstMatch(in: String(line))) != nil
+            // The pattern runs over the whole file (`(?m)` makes ^ and $ match at line ends).
+            let found = (try? regex.firstMatch(in: content)).flatMap { $0 }.map { match in
+                content[..<match.range.lowerBound].reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
             }
             switch (found, mustMatch) {
             case (let line?, true): return .meetsPolicy(evidence: "\(path):\(line + 1) matches `\(pattern)`")
-            case (nil, true): return .failsToMeetPolicy(reason: "\(path): no line matches `\(pattern)`")
+            case (nil, true): return .failsToMeetPolicy(reason: "\(path): nothing matches `\(pattern)`")
             case (let line?, false): return .failsToMeetPolicy(reason: "\(path):\(line + 1) matches `\(pattern)`, which must not occur")
-            case (nil, false): return .meetsPolicy(evidence: "\(path): no line matches `\(pattern)`")
+            case (nil, false): return .meetsPolicy(evidence: "\(path): nothing matches `\(pattern)`")
             }
         }
     }
