@@ -83,8 +83,9 @@ import Testing
         #expect(outcome.evidence.hasSuffix("sshd: no /etc/pam.d/sshd (not installed)"))
         try root.write("/etc/pam.d/sshd", "auth sufficient pam_unix.so\n@include common-auth\n")
         #expect(check("auth.pam-stack").evidence.hasPrefix("sshd: sshd:1: pam_unix.so is `sufficient` before pam_mamori.so"))
-        try root.write("/etc/pam.d/sudo", "@include common-auth\n", mode: 0o000)
-        if geteuid() != 0 { #expect(check("auth.pam-stack").status == .fail) }
+        try root.write("/etc/pam.d/sshd", "@include common-auth\n")
+        try root.write("/etc/pam.d/sudo", "@include common-auth-local\n")
+        #expect(check("auth.pam-stack") == .cannotDecide(reason: "sudo: common-auth-local is missing (included from sudo); login: pam_mamori.so required (common-auth:4 `required`), no path succeeds without it; sshd: pam_mamori.so required (common-auth:4 `required`), no path succeeds without it"))
     }
 
     static let passwd = """
