@@ -194,6 +194,9 @@ import Testing
         #expect(check("profile.current", late).evidence.hasSuffix(": expired"))
         #expect(check("profile.current", root.context(status: .missing("first start"))) == .failsToMeetPolicy(reason: "no profile installed: first start"))
         #expect(check("profile.current", root.context(status: .invalid("bad signature"))).status == .fail)
+        let expired = ProfileStatus.expired(name: "mynumber-standard", version: 9, expires: Timestamp(parsing: "2026-05-01T00:00:00Z")!)
+        #expect(check("profile.current", root.context(profile: nil, status: expired))
+            == .failsToMeetPolicy(reason: "profile mynumber-standard version 9, expires 2026-05-01T00:00:00.000000Z: expired"))
     }
 
     @Test func journalHealth() {

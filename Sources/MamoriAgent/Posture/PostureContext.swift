@@ -44,6 +44,9 @@ public enum ProfileStatus: Sendable, Equatable {
     case verified
     /// None installed (first start, or removed): the reason.
     case missing(String)
+    /// The installed profile is valid but past its `expires` (the loader refuses it, so the daemon
+    /// passes what it read: name, version, expiry).
+    case expired(name: String, version: Int64, expires: Timestamp)
     /// The installed profile failed verification or parsing: the reason.
     case invalid(String)
 }

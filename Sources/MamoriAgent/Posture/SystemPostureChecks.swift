@@ -89,6 +89,8 @@ enum SystemPostureChecks {
         switch context.profileStatus {
         case .missing(let reason): return .failsToMeetPolicy(reason: "no profile installed: \(reason)")
         case .invalid(let reason): return .failsToMeetPolicy(reason: "installed profile rejected: \(reason)")
+        case .expired(let name, let version, let expires):
+            return .failsToMeetPolicy(reason: "profile \(name) version \(version), expires \(expires): expired")
         case .verified:
             guard let profile = context.profile else { return .cannotDecide(reason: "profile reported verified but not given to the check") }
             let text = "profile \(profile.name) version \(profile.version), expires \(profile.expires)"

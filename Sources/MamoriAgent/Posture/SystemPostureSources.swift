@@ -61,7 +61,8 @@ struct PostureFiles {
         } catch let error as SystemError where error.errno == .noEntry {
             return .success(nil)
         } catch {
-            return .failure(.init("\(error)".replacingOccurrences(of: root, with: "")))
+            let text = "\(error)"
+            return .failure(.init(root.isEmpty ? text : text.replacingOccurrences(of: root, with: "")))
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(.init("\(path) is not UTF-8 text")) }
         return .success(text)
