@@ -199,4 +199,25 @@ import Testing
         #expect(lines == [PAMConfigLine(number: 1, fields: ["auth", "[success=1 default=ignore]", "pam_unix.so", "nullok"]),
                           PAMConfigLine(number: 4, fields: ["auth", "required", "x.so"])])
     }
+
+    /// RHEL's authselect layout: `sufficient` modules inside a substack end only the substack, so
+    /// pam_mamori after it is required; the same line inside password-auth after them is bypassed.
+    @Test func rhelSubstackLayout() {
+        let base: Files = ["password-auth": PAMFixtures.rhelPasswordAuth, "postlogin": PAMFixtures.rhelPostlogin]
+        var after = base
+        after["sshd"] = PAMFixtures.rhelSshd.replacingOccurrences(of: "auth       include      postlogin",
+                                                                   with: "auth       required     pam_mamori.so\nauth       include      postlogin")
+        #expect(verdict("sshd", after).status == .pass, "\(verdict("sshd", after).evidence)")
+        var without = base
+        without["sshd"] = PAMFixtures.rhelSshd
+        #expect(verdict("sshd", without) == .failsToMeetPolicy(reason: "sshd: pam_mamori.so not in the auth stack"))
+        var inside = base
+        inside["sshd"] = PAMFixtures.rhelSshd
+        inside["password-auth"] = PAMFixtures.rhelPasswordAuth.replacingOccurrences(
+            of: "auth        required                                     pam_deny.so",
+            with: "auth        required                                     pam_deny.so\nauth        required pam_mamori.so")
+        let outcome = verdict("sshd", inside)
+        #expect(outcome.status == .fail)
+        #expect(outcome.evidence.contains("password-auth:10: pam_unix.so is `sufficient` before pam_mamori.so (password-auth:14)"), "\(outcome.evidence)")
+    }
 }
