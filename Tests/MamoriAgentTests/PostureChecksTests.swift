@@ -66,6 +66,19 @@ import Testing
         }
     }
 
+    /// A LUKS-encrypted stick mounts as dm-0: its `slaves` lead to the USB partition underneath.
+    @Test func encryptedUSBStickIsFoundThroughDeviceMapperSlaves() throws {
+        try makeBlockDevices()
+        try root.write("/sys/devices/virtual/block/dm-0/dm/name", "luks-stick\n")
+        try root.write("/sys/devices/virtual/block/dm-0/removable", "0\n")
+        try root.link("/sys/devices/virtual/block/dm-0/slaves/sdb1", to: "../../../../pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/target6:0:0/6:0:0:0/block/sdb/sdb1")
+        try root.link("/sys/dev/block/254:0", to: "../../devices/virtual/block/dm-0")
+        try root.write("/proc/self/mountinfo", Self.systemMounts + "41 22 254:0 / /media/tanaka/secret rw,relatime shared:31 - ext4 /dev/mapper/luks-stick rw\n")
+        let outcome = check("media.no-writable-removable-mounts")
+        #expect(outcome.status == .fail)
+        #expect(outcome.evidence.hasPrefix("/media/tanaka/secret (dm-0 on sdb1) is mounted rw: sdb1 is USB mass storage"), "\(outcome.evidence)")
+    }
+
     @Test func aMountWithoutSysfsEntryIsAnErrorAndNoMountinfoIsAnError() throws {
         #expect(check("media.no-writable-removable-mounts").status == .error)
         try root.write("/proc/self/mountinfo", Self.systemMounts)
