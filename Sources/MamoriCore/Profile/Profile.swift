@@ -232,6 +232,13 @@ public struct NetworkDestination: Sendable, Equatable {
     public var ports: [Int]
     public var transport: TransportProtocol
     public var description: String?
+
+    public init(cidr: CIDR, ports: [Int], transport: TransportProtocol, description: String? = nil) {
+        self.cidr = cidr
+        self.ports = ports
+        self.transport = transport
+        self.description = description
+    }
 }
 
 public struct ReportingRules: Sendable, Equatable {

@@ -49,7 +49,8 @@ extension ProfileBuilder {
             return nil
         }
         let rule = self.rule(kind, ruleNode, path + "." + kind)
-        guard let id, let title, let clause, let rule else { return nil }
+        // An absent clause is allowed (nil); an invalid one has already been reported.
+        guard let id, let title, let clause = clause ?? .some(nil), let rule else { return nil }
         return DeclarativeCheck(id: id, title: title, clause: clause, rule: rule)
     }
 
