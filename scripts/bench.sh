@@ -6,7 +6,9 @@
 #  3. the media guard: attach -> BLKROSET latency and the mount race (scripts/media-bench.sh, root);
 #  4. the second factor: pam_mamori vs pam_oath vs pam_google_authenticator (scripts/pam-bench.sh);
 #  5. the collector: sustained verified ingest and a 100,000-terminal fleet on SQLite and
-#     PostgreSQL (scripts/collector-bench.sh).
+#     PostgreSQL (scripts/collector-bench.sh);
+#  6. the idle agent with every service on, beside usbguard-daemon: RSS and CPU over 60 s
+#     (scripts/agent-bench.sh).
 # Writes the results into docs/benchmarks.md (machine and date included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +17,8 @@ RUNS=${BENCH_RUNS:-5}
 work=build/bench
 swift build -c release --product mamorictl >/dev/null
 swift build -c release --product mamori-bench >/dev/null
-swift build -c release --product mamori-agent >/dev/null
+# As packaged: the Swift runtime linked statically (the terminal has no Swift toolchain).
+swift build -c release --product mamori-agent -Xswiftc -static-stdlib >/dev/null
 make -s pam >/dev/null
 swift build -c release --product mamori-collector >/dev/null
 swift build -c release --product mamori-loadgen >/dev/null
@@ -97,4 +100,8 @@ MAMORI_BIN_DIR="$PWD/$bin" bash scripts/media-bench.sh >> docs/benchmarks.md
 echo >> docs/benchmarks.md
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/pam-bench.sh >> docs/benchmarks.md
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/collector-bench.sh >> docs/benchmarks.md
+echo >> docs/benchmarks.md
+swift build --product mamorictl >/dev/null
+swift build --product mamori-collector >/dev/null
+MAMORI_BIN_DIR="$PWD/$bin" bash scripts/agent-bench.sh >> docs/benchmarks.md
 cat docs/benchmarks.md

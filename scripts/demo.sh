@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: write a terminal's journal, verify it, show that edited,
-# deleted, swapped and truncated copies are each caught; then sign the shipped profile and show
-# which terminals accept it and which copies are refused; then run the collector, enrol terminals,
-# stream their journals with one forged batch, and push the profile.
+# deleted, swapped and truncated copies are each caught; sign the shipped profile and show which
+# terminals accept it and which copies are refused; then the fleet (scripts/demo-fleet.sh): a
+# collector on SQLite, three simulated terminals of two organisations enrolled with one-time
+# tokens, two USB sticks plugged in (one blocked, one allow-listed), a real PAM login with the
+# second factor, one terminal's compliance broken, and `mamorictl fleet` showing it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ctl=.build/debug/mamorictl
@@ -83,39 +85,4 @@ sed 's/read-only/read-write/' "$demo/standard.signed" > "$demo/edited.signed"
 set +e; $ctl profile verify "$demo/edited.signed" --root "$demo/keys/root.pub" --now "$NOW" --scope 区長部局; status=$?; set -e
 [ "$status" -eq 1 ] || { echo "demo: an edited profile was not rejected" >&2; exit 1; }
 
-step "10. The ward's collector starts (SQLite, its own CA; the first admin token is printed once)"
-collector=.build/debug/mamori-collector
-$collector init --data "$demo/collector" --profile-root "$demo/keys/root.pub" 2>/dev/null | tee "$demo/collector.init"
-tail -n 1 "$demo/collector.init" > "$demo/admin.token"
-$collector serve --data "$demo/collector" --listen 127.0.0.1:0 > "$demo/collector.log" 2>&1 &
-collector_pid=$!
-trap 'kill $collector_pid 2>/dev/null || true' EXIT
-port=""
-for _ in $(seq 200); do
-  port=$(grep -o 'address=127.0.0.1:[0-9]*' "$demo/collector.log" | head -n 1 | cut -d: -f2 || true)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { cat "$demo/collector.log" >&2; echo "demo: the collector did not start" >&2; exit 1; }
-export MAMORI_SERVER="https://127.0.0.1:$port" MAMORI_CA="$demo/collector/tls/ca.pem"
-echo "collector at $MAMORI_SERVER"
-
-step "11. The administrator makes a one-time enrolment token for a 区議会 terminal"
-$ctl enroll-token create --org 区議会 --group clerks --expires 1h --token-file "$demo/admin.token" --format json
-
-step "12. Eight terminals enrol and stream their journals; terminal 3 tries to rewrite a record already sent"
-.build/debug/mamori-loadgen --server "$MAMORI_SERVER" --ca "$MAMORI_CA" --token "@$demo/admin.token" \
-  --hosts 8 --records-per-batch 200 --interval 0.5 --duration 4 --inject fork --inject-host 3
-
-step "13. The collector kept the forged batch as evidence and raised a tamper alert; the head did not move"
-curl -s --cacert "$MAMORI_CA" -H "Authorization: Bearer $(cat "$demo/admin.token")" "$MAMORI_SERVER/v1/admin/alerts" \
-  | /usr/bin/python3 -c 'import json,sys; [print("ALERT %s %s at seq %s: %s" % (a["kind"], a["failure"], a.get("seq"), a["detail"])) for a in json.load(sys.stdin)["alerts"]]'
-curl -s --cacert "$MAMORI_CA" "$MAMORI_SERVER/metrics" | grep -E '^mamori_(ingest_records_total|verification_failures_total\{kind="forked"\}|hosts\{)'
-
-step "14. The signed profile goes to the collector, which verifies it before any terminal can fetch it"
-$ctl profile push "$demo/standard.signed" --token-file "$demo/admin.token"
-set +e; $ctl profile push "$demo/edited.signed" --token-file "$demo/admin.token"; status=$?; set -e
-[ "$status" -eq 1 ] || { echo "demo: the collector accepted an edited profile" >&2; exit 1; }
-kill $collector_pid; wait $collector_pid 2>/dev/null || true
-
-step "Demo complete: the untouched journal verifies; every tampered copy was caught with its seq and kind; only the signed, current, in-scope profile is accepted; the collector verified every batch, refused the forged one as evidence, and distributes only verified profiles."
+bash scripts/demo-fleet.sh "$demo"

@@ -33,6 +33,7 @@ packages=(
   libpam-google-authenticator  # pam_google_authenticator, compared in the same benchmark
   curl                 # the collector CLI test checks /healthz and /metrics over HTTPS
   postgresql           # the collector's second engine: scripts/pg-test-server.sh runs a throwaway cluster
+  usbguard             # usbguard-daemon, measured beside the idle agent (scripts/agent-bench.sh, make bench)
   nftables             # nft: the egress posture check reads `nft -j list ruleset`; tests build rulesets in `unshare -n`
 )
 

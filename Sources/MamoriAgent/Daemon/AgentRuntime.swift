@@ -34,6 +34,7 @@ public struct ShipmentState: Sendable, Equatable {
 public final class AgentRuntime: Sendable {
     public let layout: AgentLayout
     public let journal: SharedJournal
+    public let startedAt: Timestamp
     private let configurationValue: Mutex<AgentConfiguration>
     private let profileValue: Mutex<ProfileState>
     private let shipmentValue: Mutex<ShipmentState>
@@ -44,6 +45,7 @@ public final class AgentRuntime: Sendable {
     public init(layout: AgentLayout, journal: SharedJournal, configuration: AgentConfiguration, profile: ProfileState, shipment: ShipmentState) {
         self.layout = layout
         self.journal = journal
+        self.startedAt = SystemClock.now()
         configurationValue = Mutex(configuration)
         profileValue = Mutex(profile)
         shipmentValue = Mutex(shipment)

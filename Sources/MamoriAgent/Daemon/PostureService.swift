@@ -1,3 +1,4 @@
+import Dispatch
 public import Logging
 public import MamoriCore
 public import ServiceLifecycle
@@ -31,7 +32,7 @@ public struct PostureService: Service {
             let due = lastRun.map { SystemClock.now() >= $0.adding(seconds: interval) } ?? true
             if due || generation != reportedGeneration {
                 let now = SystemClock.now()
-                let results = evaluate(runtime)
+                let results = await Self.offPool { [evaluate, runtime] in evaluate(runtime) }
                 lastRun = now
                 let changed = results.filter { last[$0.id] != $0 }
                 let reportDue = generation != reportedGeneration
@@ -57,6 +58,15 @@ public struct PostureService: Service {
             }
             // Wake often enough to notice a profile change promptly.
             guard await pause(seconds: 1) else { break }
+        }
+    }
+}
+
+extension PostureService {
+    /// The checks read files, take locks and run `nft`: keep them off the cooperative pool.
+    static func offPool(_ body: @escaping @Sendable () -> [PostureCheckResult]) async -> [PostureCheckResult] {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: body()) }
         }
     }
 }
