@@ -37,7 +37,7 @@ test: deps pam
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug MAMORI_PAM_MODULE=$(CURDIR)/$(BUILD_DIR)/pam_mamori.so bash scripts/pam-valgrind.sh
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug bash scripts/media-kernel-stage.sh
 
-demo: build
+demo: build pam
 	bash scripts/demo.sh
 
 bench: deps
