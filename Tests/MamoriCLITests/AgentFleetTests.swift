@@ -1,5 +1,6 @@
 import Foundation
 import MamoriAgent
+import MamoriAuthWire
 import MamoriCore
 import Testing
 
@@ -127,16 +128,34 @@ struct AgentFleetTests {
         agent.stop()
     }
 
+    /// Asks the agent's PAM socket once; true when it answered (the answer is only given after
+    /// the outcome's journal record is synced).
+    static func askOnce(_ socketPath: String, user: String) -> Bool {
+        guard let socket = try? connectUnixSocket(path: socketPath), (try? socket.setTimeout(milliseconds: 3000)) != nil,
+              let frame = try? AuthRequest(user: user, service: "login", tty: "tty1", code: "000000").encoded(),
+              (try? socket.writeAll(frame)) != nil,
+              let header = try? socket.readExactly(4), let length = try? AuthFrame.bodyLength(header: header),
+              let body = try? socket.readExactly(length), let response = try? AuthResponse(body: body) else { return false }
+        return response.status != .unavailable
+    }
+
     @Test func repeatedSIGKILLsLoseNothingAndTheChainVerifiesAtTheCollector() throws {
         let collector = try FleetCollector()
         let agent = try FleetAgent(name: "crash-01", collector: collector, org: "mayor", group: "terminals")
+        let users = MFAStore(directory: agent.root.path + "/var/lib/mamori/mfa")
+        try users.prepare()
+        try users.write(MFAUserRecord(
+            user: "tanaka", credential: try #require(OTPCredential(factor: .totp, secret: AuthAgentTests.secret, parameters: .standard))))
         var generator = SplitMix64(seed: 0x5EED)
+        var acknowledged = 0
+        let socket = agent.root.path + "/run/mamori/pam.sock"
         for _ in 0..<6 {
             try agent.start(services: ["auth", "shipper"])
-            let signals = 5 + Int(generator.next() % 15)
-            for _ in 0..<signals {
+            let events = 5 + Int(generator.next() % 15)
+            for _ in 0..<events {
                 agent.signal(SIGHUP)
-                usleep(useconds_t(20_000 + generator.next() % 40_000))
+                if Self.askOnce(socket, user: "tanaka") { acknowledged += 1 }
+                usleep(useconds_t(10_000 + generator.next() % 30_000))
             }
             agent.killHard()
         }
@@ -147,5 +166,12 @@ struct AgentFleetTests {
         try Self.expectDelivered(agent, collector)
         agent.stop()
         #expect(try collector.alerts().isEmpty)
+        // Every answered login attempt left its record, and the collector holds them all (it holds
+        // exactly the local journal, checked above).
+        let journal = try agent.journalText()
+        let outcomes = ["failure", "lockout", "denied", "replay", "success", "not_enrolled"]
+        let authRecords = outcomes.map { journal.components(separatedBy: "\"kind\":\"auth.\($0)\"").count - 1 }.reduce(0, +)
+        #expect(acknowledged > 20, "too few answered attempts to mean anything: \(acknowledged)")
+        #expect(authRecords >= acknowledged, "\(acknowledged) attempts were answered but only \(authRecords) auth records survive")
     }
 }
