@@ -190,6 +190,11 @@ struct ControlService: Service {
                     while await pause(seconds: interval) { notifier.notify("WATCHDOG=1") }
                 }
             }
+            // Start-up code an idle agent never runs again goes back to the page cache (CodePages).
+            group.addTask {
+                guard await pause(seconds: 5) else { return }
+                repeat { CodePages.releaseExecutableCode() } while await pause(seconds: 300)
+            }
             group.addTask { try? await gracefulShutdown() }
             await group.next()
             group.cancelAll()

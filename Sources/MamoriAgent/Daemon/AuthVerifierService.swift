@@ -58,7 +58,7 @@ private final class ServerBox: @unchecked Sendable {
 
     func serve(_ flag: StopFlag) throws {
         var generation = runtime.generation
-        try server.run {
+        try server.run(pollMilliseconds: 500) {
             let current = runtime.generation
             if current != generation {
                 generation = current

@@ -33,7 +33,7 @@ public struct MediaGuardService: Service {
                     for outcome in fresh.reconcile(now: SystemClock.now()) { Self.record(outcome, runtime: runtime, logger: logger) }
                     logger.info("media: watching", metadata: ["profile": "\(load.profileName ?? "(defaults)")"])
                 }
-                if let outcome = try watcher?.next(timeoutMilliseconds: 250, now: SystemClock.now) {
+                if let outcome = try watcher?.next(timeoutMilliseconds: 500, now: SystemClock.now) {
                     Self.record(outcome, runtime: runtime, logger: logger)
                 }
             }

@@ -52,12 +52,13 @@ public struct PostureService: Service {
                     }
                 }
                 PostureSnapshot(time: now, profileVersion: report.profileVersion, checks: results).save(runtime.layout.postureStatePath, logger: logger)
+                CodePages.releaseExecutableCode()
                 for check in changed where !check.status.isCompliant {
                     logger.warning("posture: \(check.id) \(check.status.rawValue)", metadata: ["evidence": "\(check.evidence)"])
                 }
             }
             // Wake often enough to notice a profile change promptly.
-            guard await pause(seconds: 1) else { break }
+            guard await pause(seconds: 2) else { break }
         }
     }
 }
