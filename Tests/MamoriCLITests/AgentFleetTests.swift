@@ -108,6 +108,8 @@ struct AgentFleetTests {
     @Test func anOutageIsSpooledAndDeliveredExactlyOnce() throws {
         let collector = try FleetCollector()
         let agent = try FleetAgent(name: "outage-01", collector: collector, org: "mayor", group: "terminals")
+        // Small batches: the backlog goes out in many shipments, each resuming where the last ended.
+        try (FleetAgent.fastConfiguration + "batch_records: 3\n").write(toFile: agent.root.path + "/etc/mamori/agent.yaml", atomically: true, encoding: .utf8)
         try agent.start(services: ["shipper"])
         try Self.expectDelivered(agent, collector)
         collector.stop()

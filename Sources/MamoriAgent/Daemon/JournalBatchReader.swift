@@ -1,5 +1,9 @@
 import MamoriCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads journal lines by seq for the shipper: from `first` through `last` (the durable head),
 /// at most `limit` records, whole terminated lines only. Line k of a segment holds seq
 /// `firstSeq + k`; each line's seq is checked against that, so a damaged segment is an error, not
@@ -14,7 +18,17 @@ struct JournalBatchReader {
         var count: Int { Int(lastSeq - firstSeq + 1) }
     }
 
-    func read(first: UInt64, last: UInt64, limit: Int) throws -> Batch? {
+    /// Where the line for `seq` starts in `segment`: the shipper keeps the position the last read
+    /// ended at, so a read costs the batch's bytes, not a scan of a 64 MB segment.
+    struct Position: Equatable {
+        var segment: String
+        var seq: UInt64
+        var offset: Int
+    }
+
+    static let chunkBytes = 256 << 10
+
+    func read(first: UInt64, last: UInt64, limit: Int, from hint: Position? = nil) throws -> (Batch, Position)? {
         guard first <= last, limit > 0 else { return nil }
         let segments = try JournalDirectory(path: directory).segments
         guard let start = segments.lastIndex(where: { $0.firstSeq <= first }) else {
@@ -22,16 +36,14 @@ struct JournalBatchReader {
         }
         let end = min(last, first + UInt64(limit) - 1)
         var out: [UInt8] = []
-        var seq = segments[start].firstSeq
         var next = first
+        var position = Position(segment: segments[start].name, seq: segments[start].firstSeq, offset: 0)
+        if let hint, hint.segment == position.segment, hint.seq <= first { position = hint }
         for segment in segments[start...] {
             guard next <= end else { break }
-            let bytes = try FileSystem.readFile(segment.path)
-            seq = segment.firstSeq
-            var lineStart = 0
-            for index in bytes.indices where bytes[index] == 0x0A {
+            if segment.name != position.segment { position = Position(segment: segment.name, seq: segment.firstSeq, offset: 0) }
+            try scan(segment, &position) { seq, line in
                 if seq >= next && seq <= end {
-                    let line = bytes[lineStart..<index]
                     guard Self.seqPrefix(line) == seq else {
                         throw AgentStateError("\(segment.path): the line for record \(seq) does not carry that seq")
                     }
@@ -39,13 +51,42 @@ struct JournalBatchReader {
                     out.append(0x0A)
                     next = seq + 1
                 }
-                seq += 1
-                lineStart = index + 1
-                if next > end { break }
+                return next <= end
             }
         }
         guard next > first else { return nil }
-        return Batch(bytes: out, firstSeq: first, lastSeq: next - 1)
+        return (Batch(bytes: out, firstSeq: first, lastSeq: next - 1), position)
+    }
+
+    /// Reads whole lines of `segment` from `position` in chunks, advancing `position` past each
+    /// line handed to `body`; stops when `body` returns false or at the last complete line.
+    func scan(_ segment: JournalDirectory.Segment, _ position: inout Position,
+              _ body: (UInt64, ArraySlice<UInt8>) throws -> Bool) throws {
+        let fd = open(segment.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw AgentStateError("\(segment.path): cannot open (errno \(errno))") }
+        defer { close(fd) }
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: Self.chunkBytes)
+        var readOffset = position.offset
+        while true {
+            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(readOffset)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw AgentStateError("\(segment.path): read failed (errno \(errno))")
+            }
+            if count == 0 { return }
+            readOffset += count
+            pending.append(contentsOf: chunk[0..<count])
+            var lineStart = pending.startIndex
+            while let newline = pending[lineStart...].firstIndex(of: 0x0A) {
+                let keepGoing = try body(position.seq, pending[lineStart..<newline])
+                position.seq += 1
+                position.offset += newline - lineStart + 1
+                lineStart = newline + 1
+                if !keepGoing { return }
+            }
+            pending.removeSubrange(pending.startIndex..<lineStart)
+        }
     }
 
     /// The seq a line starts with (`{"seq":N,`), without parsing the rest.
@@ -72,7 +113,8 @@ struct JournalBatchReader {
         for (index, segment) in segments.enumerated() {
             let nextFirst = index + 1 < segments.count ? segments[index + 1].firstSeq : UInt64.max
             if let seq, nextFirst <= seq + 1 { continue }
-            total += Int64((try? FileSystem.readFile(segment.path).count) ?? 0)
+            var info = stat()
+            if stat(segment.path, &info) == 0 { total += Int64(info.st_size) }
         }
         return total
     }

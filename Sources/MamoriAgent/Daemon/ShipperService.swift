@@ -18,6 +18,8 @@ public struct ShipperService: Service {
     public static let refusedKind = "shipper.refused"
 
     let runtime: AgentRuntime
+    /// Where the last read ended (only the service's own task uses it).
+    let readPosition = PositionBox()
     let client: CollectorClient
     let identity: AgentIdentity
     let logger: Logger
@@ -91,7 +93,8 @@ public struct ShipperService: Service {
         var cursorSeq = try await startingPoint()
         while let head = runtime.journal.head, cursorSeq.map({ $0 < head.seq }) ?? true {
             let first = cursorSeq.map { $0 + 1 } ?? 0
-            guard let batch = try reader.read(first: first, last: head.seq, limit: limit) else { break }
+            guard let (batch, position) = try reader.read(first: first, last: head.seq, limit: limit, from: readPosition.value) else { break }
+            readPosition.value = position
             runtime.updateShipment { $0.lastAttempt = SystemClock.now() }
             switch try await client.shipJournal(identity: identity, lines: batch.bytes) {
             case .stored(let receipt):
@@ -152,4 +155,10 @@ func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () as
         group.cancelAll()
         return first
     }
+}
+
+/// The shipper's read position between batches.
+/// @unchecked Sendable: used only by the shipper's one task, sequentially.
+final class PositionBox: @unchecked Sendable {
+    var value: JournalBatchReader.Position?
 }
