@@ -12,14 +12,16 @@ public struct PostureRecord: Sendable, Equatable {
 /// Finds `posture.*` records in a verified batch. Ingest runs at tens of thousands of records a
 /// second and posture records are a few per host per hour, so each line is first searched for
 /// the bytes `"kind":"posture.` and only the lines that hold them are parsed; the parse then
-/// confirms that it is the record's own kind (a payload may hold the same bytes).
+/// confirms that it is the record's own kind (a payload may hold the same bytes). Only the two
+/// compliance kinds (`posture.changed`, `posture.report`) are read; other `posture.*` kinds
+/// (per-check events some tools write) are journal events like any other.
 public enum PostureExtractor {
     static let marker = Array("\"kind\":\"posture.".utf8)
 
     public static func records(in lines: [ArraySlice<UInt8>]) -> [PostureRecord] {
         var out: [PostureRecord] = []
         for line in lines where contains(line, marker) {
-            guard let record = try? JournalLineParser.decode(Array(line)), record.kind.hasPrefix("posture.") else { continue }
+            guard let record = try? JournalLineParser.decode(Array(line)), PostureReport.kinds.contains(record.kind) else { continue }
             let text = String(decoding: line, as: UTF8.self)
             let result: Result<PostureReport, PostureRecordError>
             do {
