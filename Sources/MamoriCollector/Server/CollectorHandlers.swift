@@ -215,7 +215,9 @@ extension CollectorService {
         guard let org = Organisation(identifierOrName: orgText) else {
             throw CollectorError.badRequest("unknown organisation `\(orgText)` (one of \(Organisation.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        guard principal.seesDetails(of: org) else { throw CollectorError.forbidden("this token does not cover \(org.rawValue)") }
+        // Enrolment reveals none of the organisation's results, so it follows the token's
+        // coverage (a ward-wide token enrols 区議会 terminals too), not the detail rule.
+        guard principal.covers(org) else { throw CollectorError.forbidden("this token does not cover \(org.rawValue)") }
         let group = try body.optionalString("group")
         if let group, !(1...64).contains(group.utf8.count) || group.contains(",") {
             throw CollectorError.badRequest("`group` must be 1 to 64 characters without commas")
@@ -241,7 +243,7 @@ extension CollectorService {
         case .failure(let rejection):
             return .error(.unprocessable("profile rejected: \(rejection.description)"), extra: ["code": .string(rejection.code)])
         case .success(let verified):
-            guard principal.seesDetails(of: verified.profile.scope.organisation) else {
+            guard principal.covers(verified.profile.scope.organisation) else {
                 throw CollectorError.forbidden("this token does not cover \(verified.profile.scope.organisation.rawValue)")
             }
             let id = try await store.storeProfile(verified, envelope: request.body, uploadedBy: principal.id, now: now())
