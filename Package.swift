@@ -141,6 +141,8 @@ let package = Package(
                 // AES-CBC and PBKDF2 for password-protected PSKC files (RFC 6030 section 6.2).
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // ~/.config/mamori/ctl.yaml (server, CA, token file).
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -15,7 +15,8 @@ struct Mamorictl: AsyncParsableCommand {
             2 bad arguments or unreadable input.
             """,
         version: MamoriVersion.current,
-        subcommands: [JournalCommand.self, KeysCommand.self, MFACommand.self, ProfileCommand.self, EnrollTokenCommand.self]
+        subcommands: [JournalCommand.self, KeysCommand.self, MFACommand.self, ProfileCommand.self, EnrollTokenCommand.self,
+                      FleetCommand.self, TokenCommand.self, ReportCommand.self]
     )
 }
 
