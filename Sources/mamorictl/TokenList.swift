@@ -19,8 +19,8 @@ struct TokenList: AsyncParsableCommand {
         let table = FleetTable(headers: ["ID", "ROLE", "ORGS", "LABEL", "CREATED", "REVOKED"], rows: tokens.map { token in
             let orgs = token["orgs"]?.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: ",") } ?? "*"
             return [token["id"]?.stringValue ?? "?", token["role"]?.stringValue ?? "?", orgs, token["label"]?.stringValue ?? "",
-                    FleetPrint.shortTime(token["created_at"]?.stringValue),
-                    token["revoked_at"]?.stringValue.map { FleetPrint.shortTime($0) } ?? "-"]
+                    String((token["created_at"]?.stringValue ?? "").prefix(10)),
+                    token["revoked_at"]?.stringValue.map { String($0.prefix(10)) } ?? "-"]
         })
         try FleetPrint.emit(format, json: reply, table: table, problem: false)
     }
