@@ -202,28 +202,11 @@ struct LoadGenerator: AsyncParsableCommand {
         var lines = terminal.journal.lines(recordsPerBatch)
         if checks > 0, terminal.batches % postureEvery == 0 {
             let bytes = terminal.journal.posture(PostureReport(complete: true, profileVersion: 1,
-                                                               checks: Self.postureChecks(host: terminal.index, count: checks, failRate: failRate)))
+                                                               checks: SimulatedPosture.checks(host: terminal.index, count: checks, failRate: failRate)))
             lines += bytes.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
         }
         terminal.batches += 1
         return lines
-    }
-
-    /// `count` checks (the built-in catalogue first, then `custom.check-NN`); which fail depends
-    /// only on the terminal and the check, so repeated runs and the benchmark agree.
-    static func postureChecks(host: Int, count: Int, failRate: Double) -> [PostureCheckResult] {
-        (0..<count).map { index in
-            let entry = index < PostureCatalogue.builtin.count ? PostureCatalogue.builtin[index] : nil
-            let id = entry?.id ?? String(format: "custom.check-%02d", index)
-            let fails = failing(host: host, check: index, rate: failRate)
-            return PostureCheckResult(id: id, title: entry?.title ?? "Custom check \(index)", clause: entry?.clause ?? "7",
-                                      status: fails ? .fail : .pass, evidence: fails ? "simulated failure" : "simulated pass")
-        }
-    }
-
-    static func failing(host: Int, check: Int, rate: Double) -> Bool {
-        var mixer = SplitMixHash(UInt64(host) &* 1_000_003 &+ UInt64(check))
-        return Double(mixer.next() % 1_000_000) < rate * 1_000_000
     }
 
     func organisations() throws -> [String] {
@@ -368,18 +351,5 @@ extension Duration {
     var seconds: Double {
         let (s, attoseconds) = components
         return Double(s) + Double(attoseconds) / 1e18
-    }
-}
-
-/// SplitMix64's output function: a well-mixed hash of a counter.
-struct SplitMixHash {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
