@@ -24,16 +24,21 @@ public enum FleetBenchSeeder {
         }
     }
 
-    /// Inserts `hosts` (100 to a transaction).
+    /// Inserts `hosts`, 100 to a transaction; on PostgreSQL four transactions at a time.
     public static func seed(_ hosts: [Host], into database: any SQLDatabase, time: Timestamp, seq: Int64 = 1) async throws {
-        var start = 0
-        while start < hosts.count {
-            let chunk = Array(hosts[start..<min(hosts.count, start + 100)])
-            try await database.transaction { sql in
-                try await insertHosts(chunk, sql: sql, time: time)
-                try await insertPosture(chunk, sql: sql, time: time, seq: seq)
+        let chunks = stride(from: 0, to: hosts.count, by: 100).map { Array(hosts[$0..<min(hosts.count, $0 + 100)]) }
+        let parallel = database.engine == .postgres ? 4 : 1
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, chunk) in chunks.enumerated() {
+                if index >= parallel { try await group.next() }
+                group.addTask {
+                    try await database.transaction { sql in
+                        try await insertHosts(chunk, sql: sql, time: time)
+                        try await insertPosture(chunk, sql: sql, time: time, seq: seq)
+                    }
+                }
             }
-            start += chunk.count
+            try await group.waitForAll()
         }
     }
 

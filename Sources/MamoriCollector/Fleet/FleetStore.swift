@@ -160,7 +160,8 @@ extension CollectorStore {
         var events: [(seq: Int64, time: String, kind: String)] = []
         for row in rows.reversed() {
             guard let lines = row["lines"].text else { continue }
-            for line in lines.split(separator: "\n") {
+            // A batch may hold tens of thousands of records: decode only its last `limit`.
+            for line in lines.split(separator: "\n").suffix(limit) {
                 guard let record = try? JournalLineParser.decode(Array(line.utf8)) else { continue }
                 events.append((Int64(record.seq), record.time.description, record.kind))
             }
