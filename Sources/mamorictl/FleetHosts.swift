@@ -41,13 +41,12 @@ struct FleetHosts: AsyncParsableCommand {
             ], token: token)
         }
         let hosts = reply["hosts"]?.arrayValue ?? []
-        var headers = ["HOST", "ORG", "STATE", "FAIL", "LAST SEEN"]
-        if failing != nil { headers.append("FAILING SINCE") }
+        // With --failing the last column is since when that check fails (instead of last seen), so times stay whole in 80 columns.
+        let headers = ["HOST", "ORG", "STATE", "FAIL", failing == nil ? "LAST SEEN" : "FAILING SINCE"]
         let table = FleetTable(headers: headers, rows: hosts.map { host in
-            var row = [host["hostname"]?.stringValue ?? "?", host["org"]?.stringValue ?? "?", host["state"]?.stringValue ?? "?",
-                       "\(host["failing"]?.intValue ?? 0)/\(host["checks"]?.intValue ?? 0)", FleetPrint.shortTime(host["last_seen_at"]?.stringValue)]
-            if failing != nil { row.append(FleetPrint.shortTime(host["failing_since"]?.stringValue)) }
-            return row
+            [host["hostname"]?.stringValue ?? "?", host["org"]?.stringValue ?? "?", host["state"]?.stringValue ?? "?",
+             "\(host["failing"]?.intValue ?? 0)/\(host["checks"]?.intValue ?? 0)",
+             FleetPrint.shortTime(host[failing == nil ? "last_seen_at" : "failing_since"]?.stringValue)]
         }, stateColumns: [2])
         let problem = hosts.contains { !["compliant", "out-of-scope"].contains($0["state"]?.stringValue ?? "") }
         try FleetPrint.emit(format, json: reply, table: table, problem: problem)
