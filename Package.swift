@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mamorictl", targets: ["mamorictl"]),
+        // Benchmark only: writes a simulated fleet into a benchmark collector's database.
+        .executable(name: "mamori-fleet-seed", targets: ["mamori-fleet-seed"]),
         .executable(name: "mamori-agent", targets: ["mamori-agent"]),
         .executable(name: "mamori-collector", targets: ["mamori-collector"]),
         .library(name: "MamoriCore", targets: ["MamoriCore"]),
@@ -146,6 +148,19 @@ let package = Package(
                 // AES-CBC and PBKDF2 for password-protected PSKC files (RFC 6030 section 6.2).
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // ~/.config/mamori/ctl.yaml (server, CA, token file).
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mamori-fleet-seed",
+            dependencies: [
+                "MamoriCore",
+                "MamoriClient",
+                "MamoriCollector",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -7,7 +7,9 @@
 #  4. the second factor: pam_mamori vs pam_oath vs pam_google_authenticator (scripts/pam-bench.sh);
 #  5. the collector: sustained verified ingest and a 100,000-terminal fleet on SQLite and
 #     PostgreSQL (scripts/collector-bench.sh);
-#  6. the idle agent with every service on, beside usbguard-daemon: RSS and CPU over 60 s
+#  6. fleet queries: `fleet summary` and `fleet hosts --failing` over 100,000 hosts x 20 checks
+#     on SQLite and PostgreSQL (scripts/fleet-bench.sh);
+#  7. the idle agent with every service on, beside usbguard-daemon: RSS and CPU over 60 s
 #     (scripts/agent-bench.sh).
 # Writes the results into docs/benchmarks.md (machine and date included).
 set -euo pipefail
@@ -22,6 +24,7 @@ swift build -c release --product mamori-agent -Xswiftc -static-stdlib >/dev/null
 make -s pam >/dev/null
 swift build -c release --product mamori-collector >/dev/null
 swift build -c release --product mamori-loadgen >/dev/null
+swift build -c release --product mamori-fleet-seed >/dev/null
 bin=.build/release
 rm -rf "$work"
 mkdir -p "$work"
@@ -100,6 +103,7 @@ MAMORI_BIN_DIR="$PWD/$bin" bash scripts/media-bench.sh >> docs/benchmarks.md
 echo >> docs/benchmarks.md
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/pam-bench.sh >> docs/benchmarks.md
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/collector-bench.sh >> docs/benchmarks.md
+MAMORI_BIN_DIR="$PWD/$bin" bash scripts/fleet-bench.sh >> docs/benchmarks.md
 echo >> docs/benchmarks.md
 swift build --product mamorictl >/dev/null
 swift build --product mamori-collector >/dev/null

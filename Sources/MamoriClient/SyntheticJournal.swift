@@ -55,6 +55,31 @@ public struct SyntheticJournal {
         return out
     }
 
+    /// One record of `kind` at `time` (or just after the last record), with any epoch-end
+    /// checkpoint due before it: lines ready to ship, each with its newline.
+    public mutating func record(kind: String, payload: [String: JSONValue], time: Timestamp? = nil) -> [UInt8] {
+        var out: [UInt8] = []
+        for line in pending {
+            out.append(contentsOf: line)
+            out.append(0x0A)
+        }
+        pending = []
+        clock = max(clock.adding(microseconds: 1), time ?? clock)
+        if sealer.epochIsDue(now: clock) {
+            out.append(contentsOf: sealer.checkpoint(reason: .epochEnd, time: clock).line)
+            out.append(0x0A)
+            _ = sealer.advanceEpoch(now: clock)
+        }
+        out.append(contentsOf: sealer.seal(kind: kind, payload: payload, time: clock).line)
+        out.append(0x0A)
+        return out
+    }
+
+    /// A `posture.report` or `posture.changed` record, as the agent writes it.
+    public mutating func posture(_ report: PostureReport, time: Timestamp? = nil) -> [UInt8] {
+        record(kind: report.kind, payload: report.payload, time: time)
+    }
+
     static let kinds = ["auth.success", "auth.failure", "media.blocked", "media.read-only", "posture.pass", "posture.fail", "profile.applied"]
 
     mutating func payload() -> [String: JSONValue] {

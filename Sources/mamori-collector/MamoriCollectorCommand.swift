@@ -95,11 +95,20 @@ struct ServeCommand: AsyncParsableCommand {
             help: "Journal writes committed in this many parallel transactions (default: 1 on SQLite, 4 on PostgreSQL).")
     var commitLanes: Int?
 
+    @Option(name: .customLong("reporting-interval"),
+            help: "Seconds between an agent's journal shipments (the profiles' reporting.interval; default 900).")
+    var reportingInterval: Int64 = 900
+
+    @Option(name: .customLong("stale-intervals"), help: "A host not heard from within this many reporting intervals is stale (default 4).")
+    var staleIntervals: Int64 = 4
+
     func validate() throws {
         guard parseListen() != nil else { throw ValidationError("--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8443") }
         guard (1024...(256 << 20)).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be between 1 KiB and 256 MiB") }
         guard ratePerHost > 0 else { throw ValidationError("--rate-per-host must be positive") }
         if let commitLanes, !(1...16).contains(commitLanes) { throw ValidationError("--commit-lanes must be between 1 and 16") }
+        guard (10...86_400).contains(reportingInterval) else { throw ValidationError("--reporting-interval must be between 10 and 86400 seconds") }
+        guard (1...1000).contains(staleIntervals) else { throw ValidationError("--stale-intervals must be between 1 and 1000") }
     }
 
     func parseListen() -> (String, Int)? {
@@ -116,6 +125,8 @@ struct ServeCommand: AsyncParsableCommand {
         limits.maxBodyBytes = maxBodyBytes
         limits.requestsPerSecondPerHost = ratePerHost
         limits.burstPerHost = ratePerHost * 2
+        limits.reportingIntervalSeconds = reportingInterval
+        limits.staleIntervals = staleIntervals
         let service = CollectorService(store: CollectorStore(database: database, commitLanes: commitLanes), box: try data.secretBox(), receiptKey: try data.receiptKey(),
                                        profileRoot: try data.profileRoot(), limits: limits, logger: logger)
         let (host, port) = parseListen()!

@@ -27,6 +27,14 @@ struct LoadGenerator: AsyncParsableCommand {
     @Option(help: "Seconds to run after enrolment.") var duration = 10.0
     @Option(help: "Requests in flight at once (0: one per terminal).") var concurrency = 0
     @Option(help: "Organisation the terminals enrol in.") var org = "mayor"
+    @Option(help: "Organisations, comma-separated (identifiers or Japanese names): terminals are spread over them in turn (overrides --org).")
+    var orgs: String?
+    @Option(help: "Posture checks each terminal reports (0: none): a posture.report in its first batch and every --posture-every batches.")
+    var checks = 0
+    @Option(name: .customLong("fail-rate"), help: "Fraction of checks that fail (0 to 1), the same checks on the same terminals every run.")
+    var failRate = 0.0
+    @Option(name: .customLong("posture-every"), help: "Batches between a terminal's posture reports.") var postureEvery = 10
+    @Option(name: .customLong("name-prefix"), help: "Terminals are named PREFIX-000000, PREFIX-000001, …") var namePrefix = "loadgen"
     @Option(help: "HTTPS connections to keep open (a real fleet has one per terminal).") var connections = 64
     @Option(help: "Tamper on one terminal halfway through: gap, fork, bad-mac, replay.") var inject: Injection?
     @Option(name: .customLong("inject-host"), help: "Which terminal (0-based) to tamper on.") var injectHost = 0
@@ -41,6 +49,10 @@ struct LoadGenerator: AsyncParsableCommand {
         guard injectHost < hosts else { throw ValidationError("--inject-host must be below --hosts") }
         guard (1...1024).contains(connections) else { throw ValidationError("--connections must be between 1 and 1024") }
         guard ["text", "json"].contains(format) else { throw ValidationError("--format is text or json") }
+        guard (0...PostureReport.maxChecks).contains(checks) else { throw ValidationError("--checks must be between 0 and \(PostureReport.maxChecks)") }
+        guard (0...1).contains(failRate) else { throw ValidationError("--fail-rate must be between 0 and 1") }
+        guard postureEvery > 0 else { throw ValidationError("--posture-every must be positive") }
+        _ = try organisations()
     }
 
     func run() async throws {
@@ -93,9 +105,12 @@ struct LoadGenerator: AsyncParsableCommand {
         var lastNumber: Int64 = 0
         /// Genuine lines held back by an injected fault, sent next.
         var pending: [[UInt8]]?
-        init(identity: AgentIdentity, journal: SyntheticJournal) {
+        let index: Int
+        var batches = 0
+        init(identity: AgentIdentity, journal: SyntheticJournal, index: Int) {
             self.identity = identity
             self.journal = journal
+            self.index = index
         }
     }
 
@@ -107,12 +122,14 @@ struct LoadGenerator: AsyncParsableCommand {
                 let index = next
                 next += 1
                 group.addTask {
-                    let reply = try await client.createEnrollToken(adminToken: adminToken, organisation: self.org, group: nil, expiresSeconds: 3600)
+                    let organisations = try self.organisations()
+                    let reply = try await client.createEnrollToken(adminToken: adminToken, organisation: organisations[index % organisations.count],
+                                                                   group: nil, expiresSeconds: 3600)
                     guard let token = reply["token"]?.stringValue else { throw ValidationError("the collector gave no token") }
-                    let name = String(format: "loadgen-%06d", index)
+                    let name = self.namePrefix + String(format: "-%06d", index)
                     let journal = SyntheticJournal(host: name, seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15, start: SystemTime.now())
                     let identity = try await client.enrol(token: token, hostname: name, hostKey: journal.hostKey, k0: journal.k0)
-                    return (index, Terminal(identity: identity, journal: journal))
+                    return (index, Terminal(identity: identity, journal: journal, index: index))
                 }
             }
             while next < min(limit, hosts) { add() }
@@ -156,7 +173,7 @@ struct LoadGenerator: AsyncParsableCommand {
                                                        requestNumber: terminal.lastNumber)
                 return response.status == 409 ? .refused("replay") : .failed("replay answered \(response.status)")
             }
-            let genuine = terminal.pending ?? terminal.journal.lines(recordsPerBatch)
+            let genuine = terminal.pending ?? nextLines(terminal)
             // Held until the collector stores them: a failed or tampered send is followed by these.
             terminal.pending = genuine
             let lines = tamper.map { tampered(genuine, $0, previous: terminal.lastBatch) } ?? genuine
@@ -177,6 +194,26 @@ struct LoadGenerator: AsyncParsableCommand {
             }
         } catch {
             return .failed("\(error)")
+        }
+    }
+
+    /// The terminal's next batch: records, and a posture report when one is due.
+    func nextLines(_ terminal: Terminal) -> [[UInt8]] {
+        var lines = terminal.journal.lines(recordsPerBatch)
+        if checks > 0, terminal.batches % postureEvery == 0 {
+            let bytes = terminal.journal.posture(PostureReport(complete: true, profileVersion: 1,
+                                                               checks: SimulatedPosture.checks(host: terminal.index, count: checks, failRate: failRate)))
+            lines += bytes.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
+        }
+        terminal.batches += 1
+        return lines
+    }
+
+    func organisations() throws -> [String] {
+        let names = (orgs ?? org).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return try names.map { name in
+            guard let organisation = Organisation(identifierOrName: name) else { throw ValidationError("unknown organisation \(name)") }
+            return organisation.rawValue
         }
     }
 

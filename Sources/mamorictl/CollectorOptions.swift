@@ -15,25 +15,49 @@ struct CollectorOptions: ParsableArguments {
     @Option(name: .customLong("token-file"), help: "A file holding the admin bearer token, or MAMORI_TOKEN in the environment.")
     var tokenFile: String?
 
+    /// Flags, then the environment (MAMORI_SERVER, MAMORI_CA, MAMORI_TOKEN), then ctl.yaml.
     func resolved() throws -> (client: CollectorClient, token: String) {
         let environment = ProcessInfo.processInfo.environment
-        guard let server = server ?? environment["MAMORI_SERVER"] else { throw InputError("no collector: give --server URL or set MAMORI_SERVER") }
+        let config = try CtlConfig.load(path: CtlConfig.defaultPath(environment: environment))
+        guard let server = server ?? environment["MAMORI_SERVER"] ?? config.server else {
+            throw InputError("no collector: give --server URL, set MAMORI_SERVER, or put `server:` in ctl.yaml")
+        }
         guard server.hasPrefix("https://") else { throw InputError("--server must be an https:// URL") }
-        guard let ca = ca ?? environment["MAMORI_CA"] else { throw InputError("no CA: give --ca FILE (the collector's tls/ca.pem) or set MAMORI_CA") }
+        guard let ca = ca ?? environment["MAMORI_CA"] ?? config.ca else {
+            throw InputError("no CA: give --ca FILE (the collector's tls/ca.pem), set MAMORI_CA, or put `ca:` in ctl.yaml")
+        }
         let token: String
         if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else { throw InputError("cannot read the token file \(tokenFile)") }
-            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            token = try Self.readToken(tokenFile)
         } else if let value = environment["MAMORI_TOKEN"] {
             token = value
+        } else if let value = config.token {
+            token = value
+        } else if let file = config.tokenFile {
+            token = try Self.readToken(file)
         } else {
-            throw InputError("no admin token: give --token-file FILE or set MAMORI_TOKEN")
+            throw InputError("no admin token: give --token-file FILE, set MAMORI_TOKEN, or put `token_file:` in ctl.yaml")
         }
         guard !token.isEmpty else { throw InputError("the admin token is empty") }
         do {
             return (try CollectorClient(baseURL: server, caFile: ca), token)
         } catch {
             throw InputError("\(error)")
+        }
+    }
+
+    static func readToken(_ file: String) throws -> String {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw InputError("cannot read the token file \(file)") }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs `body` with a client; a refusal or an unreachable collector is a usage/connection
+    /// error (exit 2), as `mamorictl fleet`, `token` and `report` document.
+    func withFleetClient<T>(_ body: (CollectorClient, String) async throws -> T) async throws -> T {
+        do {
+            return try await withClient(body)
+        } catch let error as ExitCode where error == ExitStatus.failed {
+            throw ExitStatus.badInput
         }
     }
 

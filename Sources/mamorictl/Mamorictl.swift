@@ -9,13 +9,15 @@ import Glibc
 struct Mamorictl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mamorictl",
-        abstract: "Administer Mamori: journals, keys, second-factor enrolment, profiles, enrolment tokens.",
+        abstract: "Administer Mamori: journals, keys, second-factor enrolment, profiles, enrolment tokens, fleet compliance, reports.",
         discussion: """
             Exit status: 0 success; 1 a verification or check failed (the output says which and where);
-            2 bad arguments or unreadable input.
+            2 bad arguments or unreadable input (usage errors included). `fleet`, `token` and `report`:
+            0 everything shown is compliant, 3 something is not, 2 usage, connection or refusal.
             """,
         version: MamoriVersion.current,
-        subcommands: [JournalCommand.self, KeysCommand.self, MFACommand.self, ProfileCommand.self, EnrollTokenCommand.self]
+        subcommands: [JournalCommand.self, KeysCommand.self, MFACommand.self, ProfileCommand.self, EnrollTokenCommand.self,
+                      FleetCommand.self, TokenCommand.self, ReportCommand.self]
     )
 }
 

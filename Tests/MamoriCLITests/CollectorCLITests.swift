@@ -14,9 +14,11 @@ import Testing
         var ca: String { data + "/tls/ca.pem" }
         let tokenFile: String
 
-        init(profileRoot: String?) throws {
+        /// - Parameter database: a postgres:// URL, or nil for SQLite in the data directory.
+        init(profileRoot: String?, database: String? = nil) throws {
             directory = try TemporaryDirectory("mamori-collector-cli")
-            var arguments = ["init", "--data", directory.path + "/data"]
+            let databaseArguments = database.map { ["--database", $0] } ?? []
+            var arguments = ["init", "--data", directory.path + "/data"] + databaseArguments
             if let profileRoot { arguments += ["--profile-root", profileRoot] }
             let initResult = try CLI.run("mamori-collector", arguments)
             #expect(initResult.status == 0, "init failed: \(initResult.stderr)")
@@ -26,7 +28,7 @@ import Testing
             try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
             // Port 0: the collector picks a free one and logs it.
             process.executableURL = URL(fileURLWithPath: CLI.binDirectory + "/mamori-collector")
-            process.arguments = ["serve", "--data", directory.path + "/data", "--listen", "127.0.0.1:0"]
+            process.arguments = ["serve", "--data", directory.path + "/data", "--listen", "127.0.0.1:0"] + databaseArguments
             let logPath = directory.path + "/serve.log"
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
             let log = FileHandle(forWritingAtPath: logPath)

@@ -95,10 +95,11 @@ final class CollectorHarness: @unchecked Sendable {
     }
 
     /// A new host: an enrolment token for `org`, a synthetic journal, the host enrolled with it.
-    func enrolHost(org: String = "mayor", group: String? = nil, name: String = "pc-\(Int.random(in: 1000...9999))") async throws -> (AgentIdentity, SyntheticJournal) {
+    func enrolHost(org: String = "mayor", group: String? = nil, name: String = "pc-\(Int.random(in: 1000...9999))",
+                   start: Timestamp = CollectorClock.now()) async throws -> (AgentIdentity, SyntheticJournal) {
         let reply = try await client.createEnrollToken(adminToken: adminToken, organisation: org, group: group, expiresSeconds: 3600)
         let token = try #require(reply["token"]?.stringValue)
-        let journal = SyntheticJournal(host: name, seed: UInt64.random(in: 0...UInt64.max), start: CollectorClock.now())
+        let journal = SyntheticJournal(host: name, seed: UInt64.random(in: 0...UInt64.max), start: start)
         let identity = try await client.enrol(token: token, hostname: name, hostKey: journal.hostKey, k0: journal.k0)
         return (identity, journal)
     }

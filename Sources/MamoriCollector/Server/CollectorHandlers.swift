@@ -9,12 +9,15 @@ public struct CollectorRequest: Sendable {
     /// Lower-case header names.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// Query parameters, percent-decoded (the last one wins when a name repeats).
+    public var query: [String: String]
 
-    public init(method: String, path: String, headers: [String: String], body: [UInt8]) {
+    public init(method: String, path: String, headers: [String: String], body: [UInt8], query: [String: String] = [:]) {
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
+        self.query = query
     }
 }
 
@@ -208,12 +211,14 @@ extension CollectorService {
 
     /// POST /v1/admin/enroll-tokens {"org","group"?,"expires_seconds"?}.
     public func createEnrollToken(_ request: CollectorRequest) async throws -> CollectorResponse {
-        let principal = try await authenticateAdmin(request, roles: [.admin])
+        let principal = try await authenticateAdmin(request, roles: FleetPermission.enrol.roles)
         let body = try StrictObject(parsing: request.body, allowed: ["org", "group", "expires_seconds"])
         let orgText = try body.string("org")
         guard let org = Organisation(identifierOrName: orgText) else {
             throw CollectorError.badRequest("unknown organisation `\(orgText)` (one of \(Organisation.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
+        // Enrolment reveals none of the organisation's results, so it follows the token's
+        // coverage (a ward-wide token enrols 区議会 terminals too), not the detail rule.
         guard principal.covers(org) else { throw CollectorError.forbidden("this token does not cover \(org.rawValue)") }
         let group = try body.optionalString("group")
         if let group, !(1...64).contains(group.utf8.count) || group.contains(",") {
@@ -232,7 +237,7 @@ extension CollectorService {
 
     /// POST /v1/admin/profiles: a signed envelope, verified here before any agent sees it.
     public func pushProfile(_ request: CollectorRequest) async throws -> CollectorResponse {
-        let principal = try await authenticateAdmin(request, roles: [.admin])
+        let principal = try await authenticateAdmin(request, roles: FleetPermission.pushProfiles.roles)
         guard let root = profileRoot else {
             throw CollectorError.conflict("this collector has no profile root key (init --profile-root ROOT.pub); it cannot verify profiles")
         }
@@ -251,8 +256,8 @@ extension CollectorService {
 
     /// GET /v1/admin/hosts.
     public func listHosts(_ request: CollectorRequest) async throws -> CollectorResponse {
-        let principal = try await authenticateAdmin(request, roles: Set(AdminRole.allCases))
-        let hosts = try await store.hosts(organisations: principal.organisations)
+        let principal = try await authenticateAdmin(request, roles: FleetPermission.readFleet.roles)
+        let hosts = try await store.hosts(organisations: principal.detailOrganisations)
         return .json(200, .object(["hosts": .array(hosts.map { host in
             var members: [String: JSONValue] = [
                 "id": .string(host.id), "hostname": .string(host.hostname), "org": .string(host.organisation.rawValue),
@@ -265,20 +270,29 @@ extension CollectorService {
         })]))
     }
 
-    /// GET /v1/admin/alerts.
+    /// GET /v1/admin/alerts[?since=TIME]: auditors and admins; only alerts of organisations the
+    /// token sees in detail (区議会's only with a token scoped to it).
     public func listAlerts(_ request: CollectorRequest) async throws -> CollectorResponse {
-        let principal = try await authenticateAdmin(request, roles: Set(AdminRole.allCases))
-        let alerts = try await store.alerts(organisations: principal.organisations)
-        return .json(200, .object(["alerts": .array(alerts.map { alert in
-            var members: [String: JSONValue] = [
-                "id": .string(alert.id), "kind": .string(alert.kind), "failure": .string(alert.failure),
-                "detail": .string(alert.detail), "created_at": .string(alert.createdAt),
-            ]
-            if let host = alert.hostId { members["host"] = .string(host) }
-            if let org = alert.organisation { members["org"] = .string(org) }
-            if let seq = alert.seq { members["seq"] = .int(seq) }
-            if let evidence = alert.evidenceId { members["evidence"] = .string(evidence) }
-            return .object(members)
-        })]))
+        let principal = try await authenticateAdmin(request, roles: FleetPermission.readAudit.roles)
+        let since = try request.timeParameter("since")
+        let alerts = try await store.alerts(visibleTo: principal, since: since)
+        return .json(200, .object(["alerts": .array(alerts.map(\.json))]))
+    }
+}
+
+extension CollectorAlert {
+    public var json: JSONValue {
+        var members: [String: JSONValue] = [
+            "id": .string(id), "kind": .string(kind), "failure": .string(failure),
+            "detail": .string(detail), "created_at": .string(createdAt),
+        ]
+        if let hostId { members["host"] = .string(hostId) }
+        if let organisation { members["org"] = .string(organisation) }
+        if let seq { members["seq"] = .int(seq) }
+        if let evidenceId { members["evidence"] = .string(evidenceId) }
+        if let acknowledgedAt { members["acknowledged_at"] = .string(acknowledgedAt) }
+        if let acknowledgedBy { members["acknowledged_by"] = .string(acknowledgedBy) }
+        if let acknowledgementReason { members["ack_reason"] = .string(acknowledgementReason) }
+        return .object(members)
     }
 }

@@ -36,6 +36,16 @@ public struct CollectorServer: Sendable {
         route(router, .post, "/v1/admin/profiles", "admin-profiles", limit: service.limits.maxAdminBodyBytes) { try await service.pushProfile($0) }
         route(router, .get, "/v1/admin/hosts", "admin-hosts") { try await service.listHosts($0) }
         route(router, .get, "/v1/admin/alerts", "admin-alerts") { try await service.listAlerts($0) }
+        route(router, .post, "/v1/admin/alerts/ack", "admin-alerts-ack") { try await service.acknowledgeAlert($0) }
+        route(router, .get, "/v1/admin/fleet/summary", "fleet-summary") { try await service.fleetSummary($0) }
+        route(router, .get, "/v1/admin/fleet/hosts", "fleet-hosts") { try await service.fleetHosts($0) }
+        route(router, .get, "/v1/admin/fleet/host", "fleet-host") { try await service.fleetHost($0) }
+        route(router, .get, "/v1/admin/fleet/history", "fleet-history") { try await service.fleetHistory($0) }
+        route(router, .post, "/v1/admin/fleet/scope", "fleet-scope") { try await service.setHostScope($0) }
+        route(router, .get, "/v1/admin/fleet/report", "fleet-report") { try await service.fleetReport($0) }
+        route(router, .get, "/v1/admin/tokens", "admin-tokens") { try await service.listAdminTokens($0) }
+        route(router, .post, "/v1/admin/tokens", "admin-tokens-create") { try await service.createAdminToken($0) }
+        route(router, .post, "/v1/admin/tokens/revoke", "admin-tokens-revoke") { try await service.revokeAdminToken($0) }
 
         let chain = try NIOSSLCertificate.fromPEMFile(data.serverCertificatePath).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: data.serverKeyPath, format: .pem)
@@ -77,8 +87,10 @@ public struct CollectorServer: Sendable {
         }
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         let collectorRequest = CollectorRequest(method: request.method.rawValue, path: request.uri.path, headers: headers,
-                                                body: Array(buffer: body))
+                                                body: Array(buffer: body), query: query)
         do {
             return try await handler(collectorRequest)
         } catch let error as CollectorError {

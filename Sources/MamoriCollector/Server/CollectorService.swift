@@ -42,8 +42,12 @@ public struct CollectorLimits: Sendable {
     public var requestsPerSecondPerHost = 10.0
     public var burstPerHost = 20.0
     public var idleTimeoutSeconds: Int64 = 60
-    /// A host not seen for this long counts as stale.
-    public var staleAfterSeconds: Int64 = 3600
+    /// How often agents ship their journal (the profile's `reporting.interval`, 15 minutes by default).
+    public var reportingIntervalSeconds: Int64 = 900
+    /// A host not heard from within this many reporting intervals is stale.
+    public var staleIntervals: Int64 = 4
+    /// A host not seen for this long counts as stale (one hour by default).
+    public var staleAfterSeconds: Int64 { reportingIntervalSeconds * staleIntervals }
 
     public init() {}
 }

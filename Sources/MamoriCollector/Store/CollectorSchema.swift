@@ -112,5 +112,61 @@ public enum CollectorSchema {
             // turn into index churn and vacuum stalls. Takes effect for pages written from now on.
             "ALTER TABLE hosts SET (fillfactor = 50)",
         ]),
+        SQLMigration(version: 3, name: "posture state and history, out-of-scope hosts, alert acknowledgements, token audit", statements: [
+            // The current status of each check on each host, written at ingest in the batch's commit.
+            """
+            CREATE TABLE posture_current (
+                host_id TEXT NOT NULL REFERENCES hosts (id),
+                check_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                title TEXT NOT NULL,
+                clause TEXT,
+                evidence TEXT NOT NULL,
+                since TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                PRIMARY KEY (host_id, check_id)
+            )
+            """,
+            "CREATE INDEX posture_current_check ON posture_current (check_id, status)",
+            // Append-only: one row each time a check's status changes (or it appears or is
+            // removed, status `removed`), keyed by the journal record that said so.
+            """
+            CREATE TABLE posture_history (
+                host_id TEXT NOT NULL REFERENCES hosts (id),
+                check_id TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                evidence TEXT NOT NULL,
+                clause TEXT,
+                title TEXT NOT NULL,
+                changed_at TEXT NOT NULL,
+                PRIMARY KEY (host_id, check_id, seq)
+            )
+            """,
+            "CREATE INDEX posture_history_time ON posture_history (host_id, changed_at)",
+            // The per-host roll-up the fleet summary reads instead of posture_current.
+            "ALTER TABLE hosts ADD COLUMN posture_checks BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE hosts ADD COLUMN posture_failing BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE hosts ADD COLUMN posture_at TEXT",
+            "ALTER TABLE hosts ADD COLUMN out_of_scope BIGINT NOT NULL DEFAULT 0",
+            "CREATE INDEX hosts_hostname ON hosts (hostname)",
+            // Who marked a host out of (or back into) scope, and why: never deleted.
+            """
+            CREATE TABLE scope_changes (
+                id TEXT PRIMARY KEY,
+                host_id TEXT NOT NULL REFERENCES hosts (id),
+                out_of_scope BIGINT NOT NULL,
+                changed_by TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                changed_at TEXT NOT NULL
+            )
+            """,
+            "ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT",
+            "ALTER TABLE alerts ADD COLUMN ack_reason TEXT",
+            "CREATE INDEX alerts_created ON alerts (created_at)",
+            "ALTER TABLE admin_tokens ADD COLUMN created_by TEXT",
+            "ALTER TABLE admin_tokens ADD COLUMN revoked_by TEXT",
+        ]),
     ]
 }

@@ -55,6 +55,12 @@ public struct CollectorAlert: Sendable, Equatable {
     public var detail: String
     public var evidenceId: String?
     public var createdAt: String
+    public var acknowledgedAt: String?
+    public var acknowledgedBy: String?
+    public var acknowledgementReason: String?
+
+    /// Journal verification failures: the host counts as tampered until each is acknowledged.
+    public static let tamperKind = "tamper"
 }
 
 /// The collector's domain queries over either engine.
@@ -206,7 +212,8 @@ public struct CollectorStore: Sendable {
     /// accepted: the request number, the head and the batch are one write, so a journal request
     /// costs one commit.
     public func appendBatch(hostId: String, from: JournalResumePoint, to: JournalResumePoint, epochKeySealed: String,
-                            lines: String, records: Int64, requestNumber: Int64?, now: Timestamp) async throws -> Bool {
+                            lines: String, records: Int64, requestNumber: Int64?, now: Timestamp,
+                            posture: [PostureRecord] = [], host: HostRecord? = nil) async throws -> Bool {
         var sql = """
             UPDATE hosts SET next_seq = ?, head_hash = ?, epoch = ?, epoch_key_sealed = ?, records = records + ?, last_seen_at = ?
             """
@@ -231,6 +238,7 @@ public struct CollectorStore: Sendable {
                 "INSERT INTO journal_batches (host_id, first_seq, last_seq, last_hash, records, received_at, lines) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [.text(hostId), .int(Int64(from.nextSeq)), .int(Int64(to.nextSeq) - 1), .text(to.prev.hex), .int(records),
                  .text(now.description), .text(lines)])
+            if let host { try await PostureState.apply(posture, host: host, sql: executor, now: now) }
             return true
         }
     }
@@ -241,36 +249,40 @@ public struct CollectorStore: Sendable {
     @discardableResult
     public func raiseAlert(host: HostRecord?, kind: String, failure: String, seq: Int64?, detail: String, route: String,
                            body: [UInt8], now: Timestamp) async throws -> CollectorAlert {
+        try await database.transaction { sql in
+            try await Self.insertAlert(sql: sql, host: host, kind: kind, failure: failure, seq: seq, detail: detail, route: route,
+                                       body: body, now: now)
+        }
+    }
+
+    /// The evidence row and the alert pointing at it, on a transaction's executor. An alert of
+    /// kind `tamper` marks the host tampered until every tamper alert of it is acknowledged.
+    @discardableResult
+    static func insertAlert(sql: any SQLExecutor, host: HostRecord?, kind: String, failure: String, seq: Int64?, detail: String,
+                            route: String, body: [UInt8], now: Timestamp) async throws -> CollectorAlert {
         let evidenceId = Random.identifier(prefix: "evd")
         let alert = CollectorAlert(id: Random.identifier(prefix: "alr"), hostId: host?.id, organisation: host?.organisation.rawValue,
                                    kind: kind, failure: failure, seq: seq, detail: detail, evidenceId: evidenceId,
                                    createdAt: now.description)
         let text = String(validating: body, as: UTF8.self) ?? ("hex:" + Hex.encode(body))
-        try await database.transaction { sql in
-            try await sql.query("INSERT INTO evidence (id, host_id, received_at, route, body_sha256, body) VALUES (?, ?, ?, ?, ?, ?)",
-                                [.text(evidenceId), host.map { .text($0.id) } ?? .null, .text(now.description), .text(route),
-                                 .text(Hex.encode(SHA256.hash(data: body))), .text(text)])
-            try await sql.query("""
-                INSERT INTO alerts (id, host_id, org, kind, failure, seq, detail, evidence_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [.text(alert.id), alert.hostId.map { .text($0) } ?? .null, alert.organisation.map { .text($0) } ?? .null,
-                 .text(kind), .text(failure), seq.map { .int($0) } ?? .null, .text(detail), .text(evidenceId), .text(alert.createdAt)])
-            if kind == "tamper", let host {
-                try await sql.query("UPDATE hosts SET tampered_at = ? WHERE id = ? AND tampered_at IS NULL", [.text(now.description), .text(host.id)])
-            }
+        try await sql.query("INSERT INTO evidence (id, host_id, received_at, route, body_sha256, body) VALUES (?, ?, ?, ?, ?, ?)",
+                            [.text(evidenceId), host.map { .text($0.id) } ?? .null, .text(now.description), .text(route),
+                             .text(Hex.encode(SHA256.hash(data: body))), .text(text)])
+        try await sql.query("""
+            INSERT INTO alerts (id, host_id, org, kind, failure, seq, detail, evidence_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.text(alert.id), alert.hostId.map { .text($0) } ?? .null, alert.organisation.map { .text($0) } ?? .null,
+             .text(kind), .text(failure), seq.map { .int($0) } ?? .null, .text(detail), .text(evidenceId), .text(alert.createdAt)])
+        if kind == CollectorAlert.tamperKind, let host {
+            try await sql.query("UPDATE hosts SET tampered_at = ? WHERE id = ? AND tampered_at IS NULL", [.text(now.description), .text(host.id)])
         }
         return alert
     }
 
     public func alerts(organisations: [Organisation]?, hostId: String? = nil) async throws -> [CollectorAlert] {
         let rows = try await database.query(
-            "SELECT id, host_id, org, kind, failure, seq, detail, evidence_id, created_at FROM alerts ORDER BY created_at, id", [])
-        return rows.compactMap { row -> CollectorAlert? in
-            guard let id = row["id"].text, let kind = row["kind"].text, let failure = row["failure"].text,
-                  let detail = row["detail"].text, let created = row["created_at"].text else { return nil }
-            return CollectorAlert(id: id, hostId: row["host_id"].text, organisation: row["org"].text, kind: kind, failure: failure,
-                                  seq: row["seq"].int, detail: detail, evidenceId: row["evidence_id"].text, createdAt: created)
-        }.filter { alert in
+            "SELECT \(Self.alertColumns) FROM alerts ORDER BY created_at, id", [])
+        return rows.compactMap(Self.decodeAlert).filter { alert in
             if let hostId, alert.hostId != hostId { return false }
             guard let organisations else { return true }
             // Alerts with no host (forged requests from nowhere) are for administrators of every organisation.

@@ -1,0 +1,54 @@
+import Foundation
+import MamoriClient
+import ArgumentParser
+import MamoriCore
+
+struct FleetHosts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hosts",
+        abstract: "Hosts with their compliance state, optionally filtered.")
+
+    @OptionGroup var collector: CollectorOptions
+
+    @Option(help: "Only this organisation (identifier or Japanese name).")
+    var org: String?
+
+    @Option(help: "Only hosts where this check fails or is in error (shows since when).")
+    var failing: String?
+
+    @Flag(help: "Only stale hosts (not heard from within the collector's limit).")
+    var stale = false
+
+    @Flag(help: "Only hosts with an unacknowledged tamper alert.")
+    var tampered = false
+
+    @Option(help: "table, json or csv.")
+    var format: FleetFormat = .table
+
+    func validate() throws {
+        guard !(stale && tampered) else { throw ValidationError("--stale and --tampered are exclusive (each host has one state)") }
+        if let org, Organisation(identifierOrName: org) == nil {
+            throw ValidationError("unknown organisation \(org) (one of \(Organisation.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if let failing, !PostureCatalogue.isCheckId(failing) { throw ValidationError("--failing must be a check id, e.g. network.no-wireless") }
+    }
+
+    func run() async throws {
+        let state = stale ? "stale" : (tampered ? "tampered" : nil)
+        let reply = try await collector.withFleetClient { client, token in
+            try await client.adminGet("/v1/admin/fleet/hosts", query: [
+                ("org", org.flatMap(Organisation.init(identifierOrName:))?.rawValue), ("failing", failing), ("state", state),
+            ], token: token)
+        }
+        let hosts = reply["hosts"]?.arrayValue ?? []
+        // With --failing the last column is since when that check fails (instead of last seen), so times stay whole in 80 columns.
+        let headers = ["HOST", "ORG", "STATE", "FAIL", failing == nil ? "LAST SEEN" : "FAILING SINCE"]
+        let table = FleetTable(headers: headers, rows: hosts.map { host in
+            [host["hostname"]?.stringValue ?? "?", host["org"]?.stringValue ?? "?", host["state"]?.stringValue ?? "?",
+             "\(host["failing"]?.intValue ?? 0)/\(host["checks"]?.intValue ?? 0)",
+             FleetPrint.shortTime(host[failing == nil ? "last_seen_at" : "failing_since"]?.stringValue)]
+        }, stateColumns: [2])
+        let problem = hosts.contains { !["compliant", "out-of-scope"].contains($0["state"]?.stringValue ?? "") }
+        try FleetPrint.emit(format, json: reply, table: table, problem: problem)
+    }
+}

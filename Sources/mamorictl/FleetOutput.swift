@@ -1,0 +1,114 @@
+import ArgumentParser
+import MamoriClient
+import Foundation
+import MamoriCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Output formats of `mamorictl fleet`, `token` (STYLE item 9: a CaseIterable enum).
+enum FleetFormat: String, CaseIterable, ExpressibleByArgument {
+    case table, json, csv
+}
+
+/// Exit statuses of `mamorictl fleet`: 0 everything shown is compliant, 3 something is not,
+/// 2 usage or connection errors (the collector's refusals included).
+enum FleetExit {
+    static let notCompliant = ExitCode(3)
+}
+
+/// A table of text cells rendered as an aligned table (fitting `width` columns, cutting the
+/// widest cells with "…"), as CSV (RFC 4180), or handed back for JSON by the caller.
+struct FleetTable {
+    var headers: [String]
+    var rows: [[String]]
+    /// Column indices holding a state word, coloured on a terminal unless NO_COLOR is set.
+    var stateColumns: Set<Int> = []
+
+    func render(_ format: FleetFormat, width: Int = 80) -> String {
+        switch format {
+        case .csv: return csv()
+        case .table, .json: return table(width: width)
+        }
+    }
+
+    func csv() -> String {
+        ([headers] + rows).map { row in row.map(Self.csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+    }
+
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    func table(width: Int) -> String {
+        var widths = headers.indices.map { column in ([headers] + rows).map { Self.displayWidth($0[column]) }.max() ?? 0 }
+        let gaps = 2 * (headers.count - 1)
+        while widths.reduce(0, +) + gaps > width, let widest = widths.indices.max(by: { widths[$0] < widths[$1] }), widths[widest] > 6 {
+            widths[widest] -= 1
+        }
+        let colour = Self.useColour
+        return ([headers] + rows).enumerated().map { index, row in
+            row.enumerated().map { column, cell in
+                let cut = Self.cut(cell, to: widths[column])
+                var padded = cut + String(repeating: " ", count: max(0, widths[column] - Self.displayWidth(cut)))
+                if column == row.count - 1 { padded = cut }
+                if colour, index > 0, stateColumns.contains(column) { padded = Self.colour(cell, padded) }
+                return padded
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// Columns a character takes on a terminal: East Asian wide and full-width forms take two.
+    static func displayWidth(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { sum, scalar in
+            let v = scalar.value
+            let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+                || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
+                || (0xFFE0...0xFFE6).contains(v)
+            return sum + (wide ? 2 : 1)
+        }
+    }
+
+    static func cut(_ text: String, to width: Int) -> String {
+        guard displayWidth(text) > width else { return text }
+        var out = ""
+        for character in text {
+            if displayWidth(out + String(character)) > width - 1 { break }
+            out.append(character)
+        }
+        return out + "…"
+    }
+
+    static var useColour: Bool {
+        ProcessInfo.processInfo.environment["NO_COLOR"].map { $0.isEmpty } ?? true ? isatty(STDOUT_FILENO) == 1 : false
+    }
+
+    static func colour(_ state: String, _ text: String) -> String {
+        let code: String
+        switch state {
+        case "compliant", "pass", "not-applicable": code = "32"
+        case "stale", "unreported", "out-of-scope": code = "33"
+        default: code = "31"
+        }
+        return "\u{1B}[\(code)m" + text + "\u{1B}[0m"
+    }
+}
+
+enum FleetPrint {
+    /// Prints `json` (canonical, one line) or the table, then exits 3 if `problem`.
+    static func emit(_ format: FleetFormat, json: JSONValue, table: FleetTable, problem: Bool) throws {
+        switch format {
+        case .json: print(json.canonicalString)
+        case .table, .csv: print(table.render(format), terminator: "")
+        }
+        if problem { throw FleetExit.notCompliant }
+    }
+
+    /// A short local form of a stored time (`2026-04-01 09:00Z`), for tables.
+    static func shortTime(_ text: String?) -> String {
+        guard let text, text.count >= 16 else { return text ?? "-" }
+        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5)) + "Z"
+    }
+}
