@@ -91,7 +91,7 @@ for org in mayor assembly; do
 done
 
 # A simulated terminal's root: its PAM stack requiring pam_mamori, one user, the media rule, a
-# manifest of the agent's files, its network interfaces; /proc and /sys/dev are this machine's.
+# manifest of the agent's files, its network interfaces and its system disk.
 make_terminal() {  # make_terminal NAME
   local root=$demo/terminals/$1
   mkdir -p "$root/etc/pam.d" "$root/etc/mamori" "$root/usr/lib/udev/rules.d" "$root/usr/lib/mamori" "$root/usr/sbin" \
@@ -102,8 +102,12 @@ make_terminal() {  # make_terminal NAME
   cp packaging/udev/72-mamori-media.rules "$root/usr/lib/udev/rules.d/"
   cp "$agent" "$root/usr/sbin/mamori-agent"
   (cd "$root" && sha256sum usr/sbin/mamori-agent usr/lib/udev/rules.d/72-mamori-media.rules | sed 's#  #  /#') > "$root/usr/lib/mamori/files.sha256"
-  ln -s /proc "$root/proc"
-  mkdir -p "$root/sys/dev" && rmdir "$root/sys/dev" && ln -s /sys/dev "$root/sys/dev"
+  # Its system disk: one virtio disk mounted at / (what the mount check classifies).
+  mkdir -p "$root/proc/self" "$root/sys/devices/pci0000:00/virtio1/block/vda" "$root/sys/dev/block"
+  echo '1 0 254:0 / / rw,relatime - ext4 /dev/vda rw' > "$root/proc/self/mountinfo"
+  echo 0 > "$root/sys/devices/pci0000:00/virtio1/block/vda/removable"
+  echo 'DEVNAME=vda' > "$root/sys/devices/pci0000:00/virtio1/block/vda/uevent"
+  ln -s ../../devices/pci0000:00/virtio1/block/vda "$root/sys/dev/block/254:0"
   echo 0x9 > "$root/sys/class/net/lo/flags"; echo unknown > "$root/sys/class/net/lo/operstate"
   echo 0x1003 > "$root/sys/class/net/eth0/flags"; echo up > "$root/sys/class/net/eth0/operstate"
   printf 'ship_interval: 2s\nposture_interval: 2s\nprofile_poll: 2s\nretry_initial: 1s\nretry_max: 5s\n' > "$root/etc/mamori/agent.yaml"
@@ -121,7 +125,9 @@ enrol mayor-pc-01 区長部局 terminals
 enrol mayor-pc-02 区長部局 terminals
 enrol gikai-pc-01 区議会 members
 
-step "F4. The agents start (all services); on mayor-pc-01 two USB sticks are plugged in"
+step "F4. The agents start (all services); on mayor-pc-01 two USB sticks are plugged in.
+    Until the profile arrives the fail-closed defaults make both read-only; under the fetched
+    profile the registered stick is read-write and the other stays read-only (writes blocked)"
 start_agent() {  # start_agent NAME FIXTURE...
   local name=$1; shift
   local args=()
@@ -179,6 +185,8 @@ set +e
 $ctl fleet summary; echo "(exit $?: 3 means something is not compliant)"
 step "F8. mamorictl fleet hosts"
 $ctl fleet hosts; echo "(exit $?)"
+step "F9. mamorictl fleet host mayor-pc-02: the failing check, its evidence and since when"
+$ctl fleet host mayor-pc-02 | head -n 16; echo "(exit ${PIPESTATUS[0]})"
 set -e
 
 for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
