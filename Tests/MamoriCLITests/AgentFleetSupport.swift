@@ -131,6 +131,16 @@ final class FleetAgent {
         try FileManager.default.createDirectory(atPath: root.path + "/etc/mamori", withIntermediateDirectories: true)
         try Self.fastConfiguration.write(toFile: root.path + "/etc/mamori/agent.yaml", atomically: true, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        // One wired interface up, so the wireless check has something to look at.
+        try Self.interface("eth0", wireless: false, under: root.path)
+    }
+
+    /// An interface, up, in the terminal's simulated /sys/class/net.
+    static func interface(_ name: String, wireless: Bool, under root: String) throws {
+        let directory = root + "/sys/class/net/" + name
+        try FileManager.default.createDirectory(atPath: directory + (wireless ? "/wireless" : ""), withIntermediateDirectories: true)
+        try "0x1003\n".write(toFile: directory + "/flags", atomically: true, encoding: .utf8)
+        try "up\n".write(toFile: directory + "/operstate", atomically: true, encoding: .utf8)
     }
 
     /// `launcher` runs the agent inside another program (umockdev-run).

@@ -79,6 +79,22 @@ struct AgentFleetTests {
         #expect(login.status == 0, "\(login.stderr)\n\(clerk.log)")
         #expect(FleetAgent.eventually(10) { (try? clerk.journalText())?.contains("\"kind\":\"posture.report\"") ?? false })
 
+        // A posture change on clerk-02 reaches the collector: `mamorictl fleet host` shows the check
+        // failing with its evidence.
+        #expect(FleetAgent.eventually(20) {
+            (try? Self.fleetCheck(collector, host: "clerk-02", check: "network.no-wireless"))??["status"] == .string("pass")
+        }, "clerk-02's posture never reached the collector\n\(second.log)")
+        try FleetAgent.interface("wlan0", wireless: true, under: second.root.path)
+        #expect(FleetAgent.eventually(20) {
+            (try? Self.fleetCheck(collector, host: "clerk-02", check: "network.no-wireless"))??["status"] == .string("fail")
+        }, "the wireless interface never showed up in mamorictl fleet\n\(second.log)")
+        let evidence = try Self.fleetCheck(collector, host: "clerk-02", check: "network.no-wireless")?["evidence"]?.stringValue ?? ""
+        #expect(evidence.contains("wlan0"), "\(evidence)")
+        let hosts = try CLI.run("mamorictl", ["fleet", "hosts", "--org", "mayor", "--format", "json", "--token-file", collector.tokenFile],
+                                environment: collector.environment)
+        #expect(hosts.status == 3, "a failing check must give exit 3: \(hosts.stderr)")
+        #expect(hosts.stdout.contains("clerk-01") && hosts.stdout.contains("clerk-02"), "\(hosts.stdout)")
+
         // Version 2 reaches the mayor's terminals; education's terminal has no profile for it.
         #expect(try collector.pushProfile(Self.profile(version: 2)).status == 0)
         #expect(FleetAgent.eventually(15) { (try? clerk.journalText())?.contains("\"version\":2") ?? false })
@@ -103,6 +119,15 @@ struct AgentFleetTests {
         #expect(status.stdout.contains("\"host_id\":\"\(clerk.hostId)\""), "\(status.stdout)\(status.stderr)")
         #expect(status.stdout.contains("\"version\":2"))
         #expect(status.stdout.contains("\"last_shipment\":{"))
+    }
+
+    /// One check of one host as `mamorictl fleet host NAME --format json` reports it.
+    static func fleetCheck(_ collector: FleetCollector, host: String, check: String) throws -> JSONValue? {
+        let result = try CLI.run("mamorictl", ["fleet", "host", host, "--format", "json", "--token-file", collector.tokenFile],
+                                 environment: collector.environment)
+        guard result.status == 0 || result.status == 3 else { return nil }
+        let reply = try JSONValue.parse(Array(result.stdout.utf8))
+        return reply["checks"]?.arrayValue?.first { $0["id"]?.stringValue == check }
     }
 
     @Test func anOutageIsSpooledAndDeliveredExactlyOnce() throws {
