@@ -134,21 +134,27 @@ struct AgentFleetTests {
         let collector = try FleetCollector()
         let agent = try FleetAgent(name: "outage-01", collector: collector, org: "mayor", group: "terminals")
         // Small batches: the backlog goes out in many shipments, each resuming where the last ended.
-        try (FleetAgent.fastConfiguration + "batch_records: 3\n").write(toFile: agent.root.path + "/etc/mamori/agent.yaml", atomically: true, encoding: .utf8)
+        // A small spool limit, so the outage passes it.
+        try (FleetAgent.fastConfiguration + "batch_records: 3\nspool_limit: 16K\n").write(toFile: agent.root.path + "/etc/mamori/agent.yaml", atomically: true, encoding: .utf8)
         try agent.start(services: ["shipper"])
         try Self.expectDelivered(agent, collector)
         collector.stop()
         // Each SIGHUP is a reload, journalled while the collector is away.
-        for _ in 0..<25 {
+        for _ in 0..<90 {
             agent.signal(SIGHUP)
-            usleep(60_000)
+            usleep(30_000)
         }
         #expect(FleetAgent.eventually(10) { agent.log.contains("delivery failed") }, "\(agent.log)")
+        #expect(try agent.journalText().components(separatedBy: "\"agent.reloaded\"").count - 1 >= 80)
+        // Past the limit: journalled once, nothing deleted.
+        #expect(FleetAgent.eventually(10) { (try? agent.journalText())?.contains("\"kind\":\"shipper.spool_limit\"") ?? false },
+                "\(agent.log)")
         let spooled = try agent.journalRecords()
-        #expect(try agent.journalText().components(separatedBy: "\"agent.reloaded\"").count - 1 >= 20)
         try collector.start()
         try Self.expectDelivered(agent, collector, within: 30)
         #expect(try collector.host(agent.hostId)!.nextSeq >= Int64(spooled))
+        #expect(FleetAgent.eventually(10) { (try? agent.journalText())?.contains("\"kind\":\"shipper.spool_recovered\"") ?? false })
+        #expect(try agent.journalText().components(separatedBy: "\"kind\":\"shipper.spool_limit\"").count - 1 == 1)
         #expect(agent.stop() == 0)
         try agent.start(services: ["shipper"])
         try Self.expectDelivered(agent, collector)

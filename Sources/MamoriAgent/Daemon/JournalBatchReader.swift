@@ -106,15 +106,24 @@ struct JournalBatchReader {
         return digits > 0 ? value : nil
     }
 
-    /// Bytes of the segments that hold records after `seq` (an upper bound on what is unshipped).
-    func unshippedBytes(after seq: UInt64?) throws -> Int64 {
+    /// Journal bytes after record `seq` (nil: nothing receipted yet). `position`, when it points
+    /// at the record after `seq`, gives the exact byte; otherwise every segment holding a record
+    /// after `seq` counts whole (an upper bound).
+    func unshippedBytes(after seq: UInt64?, head: UInt64?, position: Position?) throws -> Int64 {
+        guard let head else { return 0 }
+        if let seq, seq >= head { return 0 }
         let segments = try JournalDirectory(path: directory).segments
         var total: Int64 = 0
         for (index, segment) in segments.enumerated() {
             let nextFirst = index + 1 < segments.count ? segments[index + 1].firstSeq : UInt64.max
             if let seq, nextFirst <= seq + 1 { continue }
             var info = stat()
-            if stat(segment.path, &info) == 0 { total += Int64(info.st_size) }
+            guard stat(segment.path, &info) == 0 else { continue }
+            var bytes = Int64(info.st_size)
+            if let position, let seq, position.seq == seq + 1, position.segment == segment.name {
+                bytes -= Int64(position.offset)
+            }
+            total += max(0, bytes)
         }
         return total
     }

@@ -126,7 +126,8 @@ public struct ShipperService: Service {
 
     func checkSpool(limit: Int64) async {
         let reader = JournalBatchReader(directory: runtime.layout.journalDirectory)
-        guard let bytes = try? reader.unshippedBytes(after: runtime.shipment.lastReceipt?.seq) else { return }
+        guard let bytes = try? reader.unshippedBytes(after: runtime.shipment.lastReceipt?.seq, head: runtime.journal.head?.seq,
+                                                     position: readPosition.value) else { return }
         let wasReached = runtime.shipment.spoolLimitReached
         let reached = bytes > limit
         runtime.updateShipment {

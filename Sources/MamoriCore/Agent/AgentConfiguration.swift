@@ -100,7 +100,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         return configuration
     }
 
-    /// `512M`, `2G`, `65536` (bytes); 1 MiB to 1 TiB.
+    /// `512M`, `2G`, `65536` (bytes); 16 KiB to 1 TiB.
     static func byteSize(_ node: Node, _ path: String, _ reader: inout ProfileNodeReader) -> Int64? {
         guard let text = reader.string(node, path) else { return nil }
         let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
@@ -111,8 +111,8 @@ public struct AgentConfiguration: Sendable, Equatable {
             unit = multiplier
         }
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let count = Int64(digits), count <= (1 << 40) / unit,
-              (Int64(1 << 20)...(1 << 40)).contains(count * unit) else {
-            reader.error(at: node, path, "expected a size from 1M to 1024G such as 512M or 2G, found `\(text)`")
+              (Int64(16 << 10)...(1 << 40)).contains(count * unit) else {
+            reader.error(at: node, path, "expected a size from 16K to 1024G such as 512M or 2G, found `\(text)`")
             return nil
         }
         return count * unit
