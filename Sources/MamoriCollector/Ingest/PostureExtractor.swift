@@ -17,10 +17,12 @@ public struct PostureRecord: Sendable, Equatable {
 /// (per-check events some tools write) are journal events like any other.
 public enum PostureExtractor {
     static let marker = Array("\"kind\":\"posture.".utf8)
+    /// What must follow the marker: the two compliance kinds, closing quote included.
+    static let suffixes = [Array("report\"".utf8), Array("changed\"".utf8)]
 
     public static func records(in lines: [ArraySlice<UInt8>]) -> [PostureRecord] {
         var out: [PostureRecord] = []
-        for line in lines where contains(line, marker) {
+        for line in lines where mayHoldPosture(line) {
             guard let record = try? JournalLineParser.decode(Array(line)), PostureReport.kinds.contains(record.kind) else { continue }
             let text = String(decoding: line, as: UTF8.self)
             let result: Result<PostureReport, PostureRecordError>
@@ -34,12 +36,17 @@ public enum PostureExtractor {
         return out
     }
 
-    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, haystack.count >= needle.count else { return false }
-        var index = haystack.startIndex
-        let last = haystack.endIndex - needle.count
+    /// True if the line holds `"kind":"posture.report"` or `"kind":"posture.changed"` somewhere:
+    /// lines of other kinds (including other `posture.*` kinds) are never parsed twice.
+    static func mayHoldPosture(_ line: ArraySlice<UInt8>) -> Bool {
+        let first = marker[0]
+        var index = line.startIndex
+        let last = line.endIndex - marker.count
         while index <= last {
-            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
+            if line[index] == first, line[index..<(index + marker.count)].elementsEqual(marker) {
+                let rest = line[(index + marker.count)...]
+                if suffixes.contains(where: { rest.starts(with: $0) }) { return true }
+            }
             index += 1
         }
         return false
