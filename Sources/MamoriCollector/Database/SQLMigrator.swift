@@ -9,12 +9,15 @@ public struct SQLMigration: Sendable, Hashable {
     public var statements: [String]
     /// Run after `statements` on PostgreSQL only: storage tuning with no SQLite counterpart.
     public var postgresStatements: [String]
+    /// Run after `statements` on SQLite only.
+    public var sqliteStatements: [String]
 
-    public init(version: Int, name: String, statements: [String], postgresStatements: [String] = []) {
+    public init(version: Int, name: String, statements: [String], postgresStatements: [String] = [], sqliteStatements: [String] = []) {
         self.version = version
         self.name = name
         self.statements = statements
         self.postgresStatements = postgresStatements
+        self.sqliteStatements = sqliteStatements
     }
 }
 
@@ -69,7 +72,7 @@ public struct SQLMigrator: Sendable {
     private func apply(_ migration: SQLMigration, engine: SQLEngine, _ executor: any SQLExecutor) async throws -> Bool {
         let recorded = try await appliedVersions(engine: engine, executor)
         guard !recorded.contains(where: { $0.version == migration.version }) else { return false }
-        for statement in migration.statements + (engine == .postgres ? migration.postgresStatements : []) {
+        for statement in migration.statements + (engine == .postgres ? migration.postgresStatements : migration.sqliteStatements) {
             try await executor.query(statement, [])
         }
         try await executor.query(

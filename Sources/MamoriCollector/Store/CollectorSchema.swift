@@ -168,5 +168,12 @@ public enum CollectorSchema {
             "ALTER TABLE admin_tokens ADD COLUMN created_by TEXT",
             "ALTER TABLE admin_tokens ADD COLUMN revoked_by TEXT",
         ]),
+        SQLMigration(version: 4, name: "SQLite: the fleet summary reads an index, not the hosts rows", statements: [], sqliteStatements: [
+            // Every column the host state (FleetHostState.sql) and the summary's GROUP BY need, so
+            // SQLite answers `fleet summary` from this narrow index instead of scanning the wide
+            // hosts rows (keys, heads). Not on PostgreSQL: indexing last_seen_at there would stop
+            // the per-request host update from being a HOT update (migration 2).
+            "CREATE INDEX hosts_fleet_state ON hosts (org, out_of_scope, tampered_at, last_seen_at, enrolled_at, posture_failing, posture_checks)",
+        ]),
     ]
 }
