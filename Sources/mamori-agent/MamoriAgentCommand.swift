@@ -1,5 +1,4 @@
 import ArgumentParser
-import Crypto
 import MamoriAgent
 import MamoriCore
 
@@ -49,11 +48,7 @@ struct AppendLoop: ParsableCommand {
         let store: JournalStore
         if create {
             // Test-only: the verification material goes next to the writer's keys.
-            let k0 = EpochKey.generateK0()
-            let hostKey = Curve25519.Signing.PrivateKey()
-            store = try JournalStore.create(paths: paths, host: "torture-host", k0: k0, hostKey: hostKey, now: SystemClock.now(), options: options)
-            try FileSystem.writeFileAtomically(keys + "/k0", Array((Hex.encode(k0.keyBytes) + "\n").utf8))
-            try HostKeyFile.writePublic(hostKey.publicKey, to: keys + "/host.pub")
+            store = try JournalStore.createWithVerificationMaterial(paths: paths, host: "torture-host", now: SystemClock.now(), options: options)
         } else {
             store = try JournalStore.open(paths: paths, now: SystemClock.now(), options: options)
         }

@@ -1,4 +1,3 @@
-import Crypto
 public import Logging
 import MamoriClient
 public import MamoriCore
@@ -138,12 +137,7 @@ public struct AgentDaemon {
             return try JournalStore.open(paths: paths, now: SystemClock.now())
         }
         // Test and demo roots without an enrolment: a fresh journal, its verification material beside the keys.
-        let k0 = EpochKey.generateK0()
-        let hostKey = Curve25519.Signing.PrivateKey()
-        let store = try JournalStore.create(paths: paths, host: "mamori-test-host", k0: k0, hostKey: hostKey, now: SystemClock.now())
-        try FileSystem.writeFileAtomically(paths.keyDirectory + "/k0", Array((Hex.encode(k0.keyBytes) + "\n").utf8))
-        try HostKeyFile.writePublic(hostKey.publicKey, to: paths.keyDirectory + "/host.pub")
-        return store
+        return try JournalStore.createWithVerificationMaterial(paths: paths, host: "mamori-test-host", now: SystemClock.now())
     }
 }
 

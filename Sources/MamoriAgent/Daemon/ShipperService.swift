@@ -64,14 +64,8 @@ public struct ShipperService: Service {
 
     /// Exponential backoff with jitter: initial × 2^(failures-1), capped, times `unit` (0.5...1).
     public static func backoff(failures: Int, initial: Int64, maximum: Int64, unit: Double) -> Double {
-        let exponent = Double(min(max(failures - 1, 0), 30))
-        return min(Double(maximum), Double(initial) * pow2(exponent)) * unit
-    }
-
-    static func pow2(_ exponent: Double) -> Double {
-        var value = 1.0
-        for _ in 0..<Int(exponent) { value *= 2 }
-        return value
+        let doublings = min(max(failures - 1, 0), 30)
+        return min(Double(maximum), Double(initial) * Double(1 << doublings)) * unit
     }
 
     struct Refusal: Error { var detail: String }

@@ -128,6 +128,19 @@ public final class JournalStore {
         return store
     }
 
+    /// A fresh journal for a test or demo root, with what a verifier needs beside the keys: K0 in
+    /// `keys/k0` and the host's public key in `keys/host.pub` (an enrolled terminal never has them;
+    /// only the collector holds K0).
+    public static func createWithVerificationMaterial(paths: JournalPaths, host: String, now: Timestamp,
+                                                      options: JournalStoreOptions = JournalStoreOptions()) throws -> JournalStore {
+        let k0 = EpochKey.generateK0()
+        let hostKey = Curve25519.Signing.PrivateKey()
+        let store = try create(paths: paths, host: host, k0: k0, hostKey: hostKey, now: now, options: options)
+        try FileSystem.writeFileAtomically(paths.keyDirectory + "/k0", Array((Hex.encode(k0.keyBytes) + "\n").utf8))
+        try HostKeyFile.writePublic(hostKey.publicKey, to: paths.keyDirectory + "/host.pub")
+        return store
+    }
+
     /// Opens an existing journal for appending. Cuts a torn tail (and records that it did),
     /// finishes an interrupted epoch change, and refuses state that does not fit together.
     public static func open(paths: JournalPaths, now: Timestamp, options: JournalStoreOptions = JournalStoreOptions()) throws -> JournalStore {
