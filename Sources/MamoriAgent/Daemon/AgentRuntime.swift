@@ -19,12 +19,7 @@ public enum ProfileState: Sendable, Equatable {
 /// What the shipper knows about delivery, for posture (`journal.healthy`) and `status`.
 public struct ShipmentState: Sendable, Equatable {
     public var lastReceipt: ShipperCursor?
-    public var lastAttempt: Timestamp?
-    public var lastError: String?
-    /// Journal bytes not yet receipted (an estimate by whole segments).
-    public var unshippedBytes: Int64 = 0
     public var spoolLimitReached = false
-    public var consecutiveFailures = 0
 
     public init(lastReceipt: ShipperCursor? = nil) { self.lastReceipt = lastReceipt }
 }

@@ -15,7 +15,6 @@ struct JournalBatchReader {
         var bytes: [UInt8]
         var firstSeq: UInt64
         var lastSeq: UInt64
-        var count: Int { Int(lastSeq - firstSeq + 1) }
     }
 
     /// Where the line for `seq` starts in `segment`: the shipper keeps the position the last read

@@ -71,11 +71,6 @@ public struct ShipperService: Service {
     struct Refusal: Error { var detail: String }
 
     func note(failure: String, failures: Int) {
-        runtime.updateShipment {
-            $0.lastError = failure
-            $0.consecutiveFailures = failures
-            $0.lastAttempt = SystemClock.now()
-        }
         if failures == 1 || failures % 10 == 0 {
             logger.warning("shipper: delivery failed; retrying with backoff", metadata: ["error": "\(failure)", "failures": "\(failures)"])
         }
@@ -89,7 +84,6 @@ public struct ShipperService: Service {
             let first = cursorSeq.map { $0 + 1 } ?? 0
             guard let (batch, position) = try reader.read(first: first, last: head.seq, limit: limit, from: readPosition.value) else { break }
             readPosition.value = position
-            runtime.updateShipment { $0.lastAttempt = SystemClock.now() }
             switch try await client.shipJournal(identity: identity, lines: batch.bytes) {
             case .stored(let receipt):
                 guard receipt.head.seq >= batch.lastSeq else {
@@ -97,11 +91,7 @@ public struct ShipperService: Service {
                 }
                 let cursor = ShipperCursor(seq: receipt.head.seq, hash: receipt.head.hash, receivedAt: receipt.receivedAt)
                 try cursor.save(runtime.layout.shipperCursorPath)
-                runtime.updateShipment {
-                    $0.lastReceipt = cursor
-                    $0.lastError = nil
-                    $0.consecutiveFailures = 0
-                }
+                runtime.updateShipment { $0.lastReceipt = cursor }
                 cursorSeq = cursor.seq
             case .refused(let explanation):
                 throw Refusal(detail: "the collector refused records \(batch.firstSeq)–\(batch.lastSeq): "
@@ -124,10 +114,7 @@ public struct ShipperService: Service {
                                                      position: readPosition.value) else { return }
         let wasReached = runtime.shipment.spoolLimitReached
         let reached = bytes > limit
-        runtime.updateShipment {
-            $0.unshippedBytes = bytes
-            $0.spoolLimitReached = reached
-        }
+        runtime.updateShipment { $0.spoolLimitReached = reached }
         guard reached != wasReached else { return }
         let kind = reached ? Self.spoolLimitKind : Self.spoolRecoveredKind
         logger.log(level: reached ? .error : .notice, "shipper: \(kind)", metadata: ["unshipped_bytes": "\(bytes)", "limit": "\(limit)"])
