@@ -35,6 +35,12 @@ packages=(
   postgresql           # the collector's second engine: scripts/pg-test-server.sh runs a throwaway cluster
   usbguard             # usbguard-daemon, measured beside the idle agent (scripts/agent-bench.sh, make bench)
   nftables             # nft: the egress posture check reads `nft -j list ruleset`; tests build rulesets in `unshare -n`
+  systemd              # systemd-analyze: the units' offline security assessment (PackagingTests)
+  dpkg-dev             # dpkg-buildpackage, dpkg-architecture: `make deb`
+  debhelper            # dh, compat 13: packaging/debian/rules
+  help2man             # the packages' manual pages, from each program's --help
+  lintian              # `make deb` fails on any lintian error or warning not overridden with a reason
+  debootstrap          # the packages' install test: a fresh Debian 12 root (scripts/deb-install-test.sh)
 )
 
 missing=()

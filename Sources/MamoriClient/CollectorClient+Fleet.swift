@@ -13,6 +13,14 @@ extension CollectorClient {
         return items.isEmpty ? path : path + "?" + items.joined(separator: "&")
     }
 
+    /// A GET that must answer 200; the body as received (for `--format json`, printed without
+    /// being parsed and encoded again).
+    public func adminGetBody(_ path: String, query: [(String, String?)] = [], token: String) async throws -> [UInt8] {
+        let response = try await admin("GET", Self.path(path, query: query), token: token)
+        guard response.status == 200 else { throw CollectorClientError.status(response.status, response.reason) }
+        return response.body
+    }
+
     /// A GET that must answer 200 with JSON.
     public func adminGet(_ path: String, query: [(String, String?)] = [], token: String) async throws -> JSONValue {
         try await admin("GET", Self.path(path, query: query), token: token).json(expect: 200)

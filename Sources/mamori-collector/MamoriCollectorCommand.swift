@@ -18,11 +18,22 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "The collector's data directory (keys, certificates, the SQLite database).")
     var data: String
 
-    @Option(help: "postgres://USER:PASSWORD@HOST:PORT/DB to use PostgreSQL instead of SQLite in the data directory.")
+    @Option(help: ArgumentHelp("postgres://USER:PASSWORD@HOST:PORT/DB to use PostgreSQL instead of SQLite in the data directory.",
+                               discussion: "Without it, the environment variable \(Self.databaseVariable) (kept out of the process list; empty means SQLite)."))
     var database: String?
 
+    /// The packaged unit reads it from /etc/default/mamori-collector, so the password is not on the command line.
+    static let databaseVariable = "MAMORI_COLLECTOR_DATABASE"
+
+    /// `--database`, else a non-empty MAMORI_COLLECTOR_DATABASE, else nil (SQLite).
+    var databaseURL: String? {
+        if let database { return database }
+        guard let value = ProcessInfo.processInfo.environment[Self.databaseVariable], !value.isEmpty else { return nil }
+        return value
+    }
+
     func open(logger: Logger) async throws -> any SQLDatabase {
-        let database = try await SQLDatabaseOpener.open(url: self.database, dataDirectory: data, logger: logger)
+        let database = try await SQLDatabaseOpener.open(url: databaseURL, dataDirectory: data, logger: logger)
         do {
             _ = try await SQLMigrator(migrations: CollectorSchema.migrations).migrate(database, logger: logger)
         } catch {

@@ -35,10 +35,28 @@ struct FleetHosts: AsyncParsableCommand {
 
     func run() async throws {
         let state = stale ? "stale" : (tampered ? "tampered" : nil)
-        let reply = try await collector.withFleetClient { client, token in
-            try await client.adminGet("/v1/admin/fleet/hosts", query: [
+        let body = try await collector.withFleetClient { client, token in
+            try await client.adminGetBody("/v1/admin/fleet/hosts", query: [
                 ("org", org.flatMap(Organisation.init(identifierOrName:))?.rawValue), ("failing", failing), ("state", state),
             ], token: token)
+        }
+        if format == .json {
+            // The collector's canonical JSON as received: no parse and re-encode of a reply that
+            // can list every host of the ward (the exit status comes from a scan of its states).
+            guard let states = FleetReplyScan.states(in: body) else {
+                Output.error("the collector's reply is not complete JSON")
+                throw ExitStatus.badInput
+            }
+            FleetPrint.write(body)
+            if FleetReplyScan.hasProblem(states) { throw FleetExit.notCompliant }
+            return
+        }
+        let reply: JSONValue
+        do {
+            reply = try JSONValue.parse(body)
+        } catch {
+            Output.error("the collector's reply is not JSON: \(error)")
+            throw ExitStatus.badInput
         }
         let hosts = reply["hosts"]?.arrayValue ?? []
         // With --failing the last column is since when that check fails (instead of last seen), so times stay whole in 80 columns.

@@ -106,6 +106,12 @@ enum FleetPrint {
         if problem { throw FleetExit.notCompliant }
     }
 
+    /// Writes bytes to standard output as they are, then a newline if they lack one.
+    static func write(_ bytes: [UInt8]) {
+        FileHandle.standardOutput.write(Data(bytes))
+        if bytes.last != UInt8(ascii: "\n") { FileHandle.standardOutput.write(Data([UInt8(ascii: "\n")])) }
+    }
+
     /// A short local form of a stored time (`2026-04-01 09:00Z`), for tables.
     static func shortTime(_ text: String?) -> String {
         guard let text, text.count >= 16 else { return text ?? "-" }

@@ -71,6 +71,9 @@ enum MamorictlMain {
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
+            // `--help` and `help SUBCOMMAND` parse into a command whose run() throws the request
+            // for help: argument-parser prints it and exits 0, as for its other errors.
+            if Mamorictl.exitCode(for: error) == .success { Mamorictl.exit(withError: error) }
             Output.error("\(error)")
             exit(ExitStatus.badInput.rawValue)
         }
