@@ -39,9 +39,12 @@ done
 ls "$STAGE_PARENT"/*.deb >/dev/null 2>&1 && fail "unexpected packages: $(ls "$STAGE_PARENT"/*.deb)"
 
 log "lintian"
-lintian --fail-on error,warning --info --show-overrides "$DIST"/*.deb > "$STAGE_PARENT/lintian.log" 2>&1 \
+# (--show-overrides would make overridden tags count towards --fail-on: they are listed afterwards.)
+lintian --fail-on error,warning --info "$DIST"/*.deb > "$STAGE_PARENT/lintian.log" 2>&1 \
   || { cat "$STAGE_PARENT/lintian.log" >&2; fail "lintian reported errors or warnings"; }
-cat "$STAGE_PARENT/lintian.log" >&2
+grep -E '^[EWIP]: ' "$STAGE_PARENT/lintian.log" >&2 || true
+lintian --show-overrides --no-tag-display-limit "$DIST"/*.deb 2>/dev/null | grep '^O: ' > "$STAGE_PARENT/lintian-overrides.log" || true
+log "lintian: no errors, no warnings; $(wc -l < "$STAGE_PARENT/lintian-overrides.log") tags overridden with reasons (packaging/debian/*.lintian-overrides)"
 for deb in "$DIST"/*.deb; do
   printf 'build-deb: %s  %s\n' "$(du -h "$deb" | cut -f1)" "$(basename "$deb")" >&2
 done

@@ -55,8 +55,6 @@ mount -t proc proc "$WORK/proc"
 # What the administrator's system looked like before Mamori.
 cp -a "$WORK/etc/pam.d" "$STATE/pam.d.before"
 cp -a "$WORK/var/lib/pam" "$STATE/pam-state.before"
-cp "$WORK/etc/passwd" "$STATE/passwd.before"
-cp "$WORK/etc/group" "$STATE/group.before"
 grep -q pam_unix "$WORK/etc/pam.d/common-auth" || fail "the fresh root has no pam_unix in common-auth"
 
 log "apt-get update"
@@ -119,9 +117,9 @@ done
 ok "/usr/lib/mamori/files.sha256 lists the agent's files and matches them ($(wc -l < "$WORK/usr/lib/mamori/files.sha256") files)"
 
 inroot getent passwd mamori-collector >/dev/null || fail "no mamori-collector user"
-[ "$(stat -c '%U:%G %a' "$WORK/var/lib/mamori-collector")" = "mamori-collector:mamori-collector 700" ] || fail "/var/lib/mamori-collector: $(stat -c '%U:%G %a' "$WORK/var/lib/mamori-collector")"
-[ "$(stat -c '%U %a' "$WORK/etc/default/mamori-collector")" = "root 600" ] || fail "/etc/default/mamori-collector must be root 0600"
-[ "$(stat -c '%U %a' "$WORK/var/lib/mamori")" = "root 700" ] || fail "/var/lib/mamori must be root 0700"
+[ "$(inroot stat -c '%U:%G %a' /var/lib/mamori-collector)" = "mamori-collector:mamori-collector 700" ] || fail "/var/lib/mamori-collector: $(inroot stat -c '%U:%G %a' /var/lib/mamori-collector)"
+[ "$(inroot stat -c '%U %a' /etc/default/mamori-collector)" = "root 600" ] || fail "/etc/default/mamori-collector must be root 0600"
+[ "$(inroot stat -c '%U %a' /var/lib/mamori)" = "root 700" ] || fail "/var/lib/mamori must be root 0700"
 ok "service user mamori-collector, its data directory 0700, /etc/default/mamori-collector 0600, /var/lib/mamori 0700"
 
 # The static executables do real work here: the collector's CA, keys and SQLite database.
@@ -168,11 +166,16 @@ inroot apt-get purge -y -q mamori-agent mamori-collector mamorictl > "$STATE/pur
 diff -r "$STATE/pam.d.before" "$WORK/etc/pam.d" >&2 || fail "the PAM stack differs from before the install"
 diff -r "$STATE/pam-state.before" "$WORK/var/lib/pam" >&2 || fail "pam-auth-update's state differs from before the install"
 ok "purge: /etc/pam.d and /var/lib/pam identical to before the install"
-diff "$STATE/passwd.before" "$WORK/etc/passwd" >&2 || fail "/etc/passwd differs from before (service user left?)"
-diff "$STATE/group.before" "$WORK/etc/group" >&2 || fail "/etc/group differs from before"
+# (Dependencies such as udev add their own groups, so the files are searched rather than compared.)
+for file in passwd group shadow gshadow; do
+  ! grep -q '^mamori' "$WORK/etc/$file" || fail "/etc/$file still holds $(grep '^mamori' "$WORK/etc/$file")"
+done
 left=$(find "$WORK" -xdev \( -path "$WORK/tmp" -o -path "$WORK/proc" -o -path "$WORK/root/mamori-keys" \) -prune -o -iname '*mamori*' -print)
 [ -z "$left" ] || fail "left after purge: $left"
-left=$(grep -rIl 'mamori' "$WORK/etc" "$WORK/usr" "$WORK/lib" "$WORK/var/lib" 2>/dev/null | grep -Ev "^$WORK/var/lib/(dpkg|apt)/" || true)
+# Left out: dpkg's and apt's own records, and /etc/passwd- and friends, the shadow tools' copies of
+# the files as they were before the last change (deluser's), which the next change rewrites.
+left=$(grep -rIl 'mamori' "$WORK/etc" "$WORK/usr" "$WORK/lib" "$WORK/var/lib" 2>/dev/null \
+  | grep -Ev "^$WORK/var/lib/(dpkg|apt)/|^$WORK/etc/(passwd|group|shadow|gshadow)-\$" || true)
 [ -z "$left" ] || fail "files still naming mamori after purge: $left"
 for package in mamori-agent mamori-collector mamorictl; do
   status=$(inroot dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
