@@ -3,7 +3,7 @@ SWIFT ?= swift
 PYTHON ?= /usr/bin/python3
 BUILD_DIR := build
 
-.PHONY: all deps build pam release deb test demo bench clean
+.PHONY: all deps build pam release bench-tools deb test demo bench clean
 
 all: build
 
@@ -49,6 +49,10 @@ test: deps pam
 RELEASE_FLAGS := -c release --scratch-path .build-deb --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now
 release: deps
 	for product in mamori-collector mamorictl mamori-agent; do $(SWIFT) build $(RELEASE_FLAGS) --product $$product || exit 1; done
+
+# The benchmarks' own tools, built like the packaged executables (scripts/bench.sh).
+bench-tools: deps
+	for product in mamori-bench mamori-loadgen mamori-fleet-seed; do $(SWIFT) build $(RELEASE_FLAGS) --product $$product || exit 1; done
 
 # The three Debian packages into dist/, checked by lintian (scripts/build-deb.sh).
 deb: release pam

@@ -17,15 +17,10 @@ cd "$(dirname "$0")/.."
 RECORDS=${BENCH_RECORDS:-1000000}
 RUNS=${BENCH_RUNS:-5}
 work=build/bench
-swift build -c release --product mamorictl >/dev/null
-swift build -c release --product mamori-bench >/dev/null
-# As packaged: the Swift runtime linked statically (the terminal has no Swift toolchain).
-swift build -c release --product mamori-agent -Xswiftc -static-stdlib >/dev/null
-make -s pam >/dev/null
-swift build -c release --product mamori-collector >/dev/null
-swift build -c release --product mamori-loadgen >/dev/null
-swift build -c release --product mamori-fleet-seed >/dev/null
-bin=.build/release
+# The executables as packaged (`make release`: the Swift runtime linked statically, in .build-deb),
+# and the benchmark tools built there with the same flags, so no build alternates flags.
+make -s release pam bench-tools >/dev/null
+bin=.build-deb/release
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -70,7 +65,7 @@ Measured by \`make bench\` (scripts/bench.sh); this file is rewritten on every r
 
 - Date: $today
 - Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $cpu; $(uname -sr); journal on $fs
-- Build: \`swift build -c release\`, Swift $(swift --version 2>&1 | sed -n 's/.*Swift version \([0-9.]*\).*/\1/p' | head -1)
+- Build: \`make release\` (release, the Swift runtime linked statically, as packaged), Swift $(swift --version 2>&1 | sed -n 's/.*Swift version \([0-9.]*\).*/\1/p' | head -1)
 
 ## Journal verification vs sha256sum (the hashing limit)
 

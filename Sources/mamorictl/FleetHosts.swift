@@ -51,22 +51,36 @@ struct FleetHosts: AsyncParsableCommand {
             if FleetReplyScan.hasProblem(states) { throw FleetExit.notCompliant }
             return
         }
-        let reply: JSONValue
-        do {
-            reply = try JSONValue.parse(body)
-        } catch {
-            Output.error("the collector's reply is not JSON: \(error)")
-            throw ExitStatus.badInput
-        }
-        let hosts = reply["hosts"]?.arrayValue ?? []
         // With --failing the last column is since when that check fails (instead of last seen), so times stay whole in 80 columns.
         let headers = ["HOST", "ORG", "STATE", "FAIL", failing == nil ? "LAST SEEN" : "FAILING SINCE"]
+        let fields = ["hostname", "org", "state", "failing", "checks", failing == nil ? "last_seen_at" : "failing_since"]
+        // One pass over the bytes for the usual flat reply; a full parse for anything else.
+        let hosts: [[String?]]
+        if let flat = FleetReplyScan.flatObjects(in: body, array: "hosts", fields: fields) {
+            hosts = flat
+        } else {
+            let reply: JSONValue
+            do {
+                reply = try JSONValue.parse(body)
+            } catch {
+                Output.error("the collector's reply is not JSON: \(error)")
+                throw ExitStatus.badInput
+            }
+            hosts = (reply["hosts"]?.arrayValue ?? []).map { host in
+                fields.map { field in
+                    switch host[field] {
+                    case .string(let text)?: text
+                    case .int(let number)?: String(number)
+                    default: nil
+                    }
+                }
+            }
+        }
         let table = FleetTable(headers: headers, rows: hosts.map { host in
-            [host["hostname"]?.stringValue ?? "?", host["org"]?.stringValue ?? "?", host["state"]?.stringValue ?? "?",
-             "\(host["failing"]?.intValue ?? 0)/\(host["checks"]?.intValue ?? 0)",
-             FleetPrint.shortTime(host[failing == nil ? "last_seen_at" : "failing_since"]?.stringValue)]
+            [host[0] ?? "?", host[1] ?? "?", host[2] ?? "?", "\(host[3] ?? "0")/\(host[4] ?? "0")", FleetPrint.shortTime(host[5])]
         }, stateColumns: [2])
-        let problem = hosts.contains { !["compliant", "out-of-scope"].contains($0["state"]?.stringValue ?? "") }
-        try FleetPrint.emit(format, json: reply, table: table, problem: problem)
+        let problem = hosts.contains { FleetReplyScan.isProblem($0[2] ?? "") }
+        print(table.render(format), terminator: "")
+        if problem { throw FleetExit.notCompliant }
     }
 }

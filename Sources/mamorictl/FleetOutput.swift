@@ -43,26 +43,40 @@ struct FleetTable {
     }
 
     func table(width: Int) -> String {
-        var widths = headers.indices.map { column in ([headers] + rows).map { Self.displayWidth($0[column]) }.max() ?? 0 }
+        let all = [headers] + rows
+        // Each cell's width once (a fleet table can hold every host of the ward).
+        let cellWidths = all.map { row in row.map(Self.displayWidth) }
+        var widths = headers.indices.map { column in cellWidths.map { $0[column] }.max() ?? 0 }
         let gaps = 2 * (headers.count - 1)
         while widths.reduce(0, +) + gaps > width, let widest = widths.indices.max(by: { widths[$0] < widths[$1] }), widths[widest] > 6 {
             widths[widest] -= 1
         }
         let colour = Self.useColour
-        return ([headers] + rows).enumerated().map { index, row in
-            row.enumerated().map { column, cell in
-                let cut = Self.cut(cell, to: widths[column])
-                var padded = cut + String(repeating: " ", count: max(0, widths[column] - Self.displayWidth(cut)))
-                if column == row.count - 1 { padded = cut }
+        var out = ""
+        out.reserveCapacity(all.count * (width + 1))
+        for (index, row) in all.enumerated() {
+            for (column, cell) in row.enumerated() {
+                if column > 0 { out += "  " }
+                let fits = cellWidths[index][column] <= widths[column]
+                let cut = fits ? cell : Self.cut(cell, to: widths[column])
+                var padded = cut
+                if column < row.count - 1 {
+                    let used = fits ? cellWidths[index][column] : Self.displayWidth(cut)
+                    if used < widths[column] { padded += String(repeating: " ", count: widths[column] - used) }
+                }
                 if colour, index > 0, stateColumns.contains(column) { padded = Self.colour(cell, padded) }
-                return padded
-            }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
+                out += padded
+            }
+            out += "\n"
+        }
+        return out
     }
 
     /// Columns a character takes on a terminal: East Asian wide and full-width forms take two.
     static func displayWidth(_ text: String) -> Int {
-        text.unicodeScalars.reduce(0) { sum, scalar in
+        let utf8 = text.utf8
+        if utf8.allSatisfy({ $0 < 0x80 }) { return utf8.count }
+        return text.unicodeScalars.reduce(0) { sum, scalar in
             let v = scalar.value
             let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
                 || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)

@@ -52,6 +52,44 @@ import Testing
         #expect(FleetReplyScan.states(in: []) == [])
     }
 
+    /// The table path reads the members it shows in one pass; it must give what a parse gives.
+    @Test func flatObjectsAgreeWithTheParser() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ab\"\\:,{}[] 区-\n\t\u{01}é")
+        let fields = ["hostname", "org", "state", "failing", "checks", "missing"]
+        for _ in 0..<200 {
+            let hosts = (0..<Int.random(in: 0...25, using: &generator)).map { _ in
+                (name: String((0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }),
+                 state: ["compliant", "stale", "non-compliant"].randomElement(using: &generator)!)
+            }
+            let body = Self.reply(hosts)
+            let flat = try #require(FleetReplyScan.flatObjects(in: body, array: "hosts", fields: fields))
+            let parsed = try #require(try JSONValue.parse(body)["hosts"]?.arrayValue)
+            #expect(flat.count == parsed.count)
+            for (row, host) in zip(flat, parsed) {
+                let expected: [String?] = fields.map { field in
+                    switch host[field] {
+                    case .string(let text)?: text
+                    case .int(let number)?: String(number)
+                    default: nil
+                    }
+                }
+                #expect(row == expected)
+            }
+        }
+    }
+
+    @Test func flatObjectsRefuseOtherShapes() {
+        let nested = JSONValue.object(["hosts": .array([.object(["hostname": .string("a"), "tags": .array([.string("x")])])])]).canonicalBytes
+        #expect(FleetReplyScan.flatObjects(in: nested, array: "hosts", fields: ["hostname"]) == nil)
+        let other = JSONValue.object(["alerts": .array([])]).canonicalBytes
+        #expect(FleetReplyScan.flatObjects(in: other, array: "hosts", fields: ["hostname"]) == nil)
+        let body = Self.reply([("pc-01", "compliant")])
+        #expect(FleetReplyScan.flatObjects(in: Array(body.dropLast(2)), array: "hosts", fields: ["hostname"]) == nil)
+        #expect(FleetReplyScan.flatObjects(in: body + Array("x".utf8), array: "hosts", fields: ["hostname"]) == nil)
+        #expect(FleetReplyScan.flatObjects(in: Array(#"{"hosts":[]}"#.utf8), array: "hosts", fields: ["hostname"])?.isEmpty == true)
+    }
+
     @Test func problemsAreAnythingButCompliantOrOutOfScope() {
         // The collector's own rule for the exit status.
         for state in FleetHostState.allCases { #expect(FleetReplyScan.hasProblem([state.rawValue]) == state.isProblem) }
