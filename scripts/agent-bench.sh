@@ -50,7 +50,7 @@ export MAMORI_SERVER="https://127.0.0.1:$port" MAMORI_CA="$WORK/collector/tls/ca
 token=$("$DBG/mamorictl" enroll-token create --org 区長部局 --group mynumber-terminals --token-file "$WORK/admin.token")
 "$REL/mamori-agent" enroll --root "$WORK/agent" --server "$MAMORI_SERVER" --token "$token" --ca "$MAMORI_CA" --hostname bench-01 >/dev/null
 
-umockdev-run -d "$FIXTURE" -- "$REL/mamori-agent" run --root "$WORK/agent" >"$WORK/agent.log" 2>&1 &
+umockdev-run -d "$FIXTURE" -- "$REL/mamori-agent" run --root "$WORK/agent" --enforce-media-on-host >"$WORK/agent.log" 2>&1 &
 pids+=($!)
 agent_launcher=$!
 cat >"$WORK/usbguard-daemon.conf" <<CONF

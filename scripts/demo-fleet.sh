@@ -132,7 +132,7 @@ start_agent() {  # start_agent NAME FIXTURE...
   local name=$1; shift
   local args=()
   for fixture in "$@"; do args+=(-d "$fixtures/$fixture.umockdev"); done
-  umockdev-run "${args[@]}" -- "$agent" run --root "$demo/terminals/$name" > "$demo/terminals/$name/agent.log" 2>&1 &
+  umockdev-run "${args[@]}" -- "$agent" run --root "$demo/terminals/$name" --enforce-media-on-host > "$demo/terminals/$name/agent.log" 2>&1 &
   pids+=($!)
 }
 start_agent mayor-pc-01 usb-stick usb-disk-fixed

@@ -221,6 +221,38 @@ grep -q '"event":"reconcile"' "$WORK/watch.out" || fail "the watcher did not rec
 detach "$second"
 detach "$present"
 settle
+
+# --- 3b. --root is isolation: an agent rooted elsewhere decides and journals, but changes no
+#         device of this machine unless told so (--enforce-media-on-host) -----------------------
+attach "$WORK/blocked.img"; present="$LOOP"
+settle
+for device in "$present" "${present}p1" "${present}p2"; do blockdev --setrw "$device"; done
+rooted_agent() { # DIR [flags]: starts `mamori-agent run --root DIR --only media`, waits until it watches
+  local dir=$1; shift
+  mkdir -p "$dir"
+  "$BIN/mamori-agent" run --root "$dir" --only media "$@" >"$dir.log" 2>&1 9>&- &
+  WATCH_PID=$!
+  for _ in $(seq 150); do grep -q "media: watching" "$dir.log" && return 0; sleep 0.1; done
+  fail "the agent rooted at $dir did not start watching: $(cat "$dir.log")"
+}
+stop_rooted_agent() { kill "$WATCH_PID"; wait "$WATCH_PID" 2>/dev/null || true; WATCH_PID=""; }
+rooted_agent "$WORK/rooted"
+grep -q "no device of this machine is changed" "$WORK/rooted.log" || fail "the rooted agent did not say at start that it changes no device"
+sleep 1
+for device in "$present" "${present}p1" "${present}p2"; do expect_ro "$device" 0 "an agent with --root (no --enforce-media-on-host)"; done
+stop_rooted_agent
+"$BIN/mamorictl" journal show "$WORK/rooted/var/lib/mamori/journal" --format json >"$WORK/rooted.journal"
+grep "\"device\":\"$present\"" "$WORK/rooted.journal" | grep -q "not applied (agent root is not /): BLKROSET $present" \
+  || fail "the rooted agent's journal does not record the decision it did not apply: $(grep -c media.decision "$WORK/rooted.journal") decisions"
+grep -q '"media_touches_devices":false' "$WORK/rooted.journal" || fail "agent.started does not say media_touches_devices=false"
+pass "an agent with --root decides $present (journalled, not applied) and leaves it writable"
+rooted_agent "$WORK/rooted-enforcing" --enforce-media-on-host
+for _ in $(seq 50); do [ "$(blockdev --getro "${present}p1")" = 1 ] && break; sleep 0.1; done
+for device in "$present" "${present}p1" "${present}p2"; do expect_ro "$device" 1 "an agent with --root --enforce-media-on-host"; done
+stop_rooted_agent
+pass "the same agent with --enforce-media-on-host makes $present read-only"
+detach "$present"
+settle
 mv "$WORK/72-mamori-media.rules.off" "$RULES_DIR/72-mamori-media.rules"
 udevadm control --reload
 

@@ -47,7 +47,7 @@ enum MediaScanFormatter {
             let usb = entry.facts.usb
             rows.append([
                 entry.facts.devNode ?? entry.facts.kernelName,
-                entry.decision.deviceClass?.rawValue ?? "not-removable",
+                entry.decision.deviceClass?.rawValue ?? (entry.decision.rule == .hubNeverGoverned ? "not governed: hub" : "not-removable"),
                 usb.map { "\($0.vendor):\($0.product)" } ?? "-",
                 usb?.serial ?? "-",
                 entry.decision.action.rawValue,
@@ -79,6 +79,8 @@ enum MediaScanFormatter {
         device["usb_driver"] = entry.facts.usbDriver.map { .string($0) } ?? .null
         device["interface_classes"] = .array((entry.facts.usb?.interfaceClasses ?? []).map { .int(Int64($0)) })
         device["holders"] = .array(entry.facts.holders.map { .string($0) })
+        device["governed"] = .bool(entry.decision.deviceClass != nil)
+        if entry.decision.rule == .hubNeverGoverned { device["not_governed"] = .string("hub") }
         device["read_only_now"] = entry.isReadOnly.map { .bool($0) } ?? .null
         return .object(device)
     }

@@ -23,8 +23,12 @@ struct RunCommand: AsyncParsableCommand {
             help: "Run only these services (\(AgentServiceName.allCases.map(\.rawValue).joined(separator: ", "))).")
     var only: [AgentServiceName] = AgentServiceName.allCases
 
+    @Flag(name: .customLong("enforce-media-on-host"),
+          help: "With --root: apply media decisions to this machine's devices anyway (for umockdev testbeds, whose devices are fakes). Without it an agent rooted elsewhere changes no device.")
+    var enforceMediaOnHost = false
+
     @Option(name: .customLong("client-timeout-ms"), help: .hidden)
-    var clientTimeoutMilliseconds: Int = 2000
+    var clientTimeoutMilliseconds: Int = AuthConnectionLimits.standard.requestDeadlineMilliseconds
 
     func validate() throws {
         guard (100...600_000).contains(clientTimeoutMilliseconds) else {
@@ -48,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
         var daemon = AgentDaemon(layout: layout, services: Array(Set(only)).sorted { $0.rawValue < $1.rawValue }, logger: logger,
                                  evaluatePosture: AgentPosture.evaluate)
         daemon.clientTimeoutMilliseconds = clientTimeoutMilliseconds
+        daemon.enforceMediaOnHost = enforceMediaOnHost
         do {
             try await daemon.run()
         } catch let error as AgentStateError {

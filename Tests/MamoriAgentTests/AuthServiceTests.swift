@@ -82,7 +82,36 @@ final class RecordingJournal: AuthJournal {
         #expect(ask(code: Self.code(at: Self.start), peer: stranger) == .denied)
         #expect(ask("suzuki", code: "123456", peer: user) == .denied)
         #expect(ask(code: Self.code(at: Self.start), peer: user) == .accepted)
-        #expect(journal.kinds.prefix(2) == [AuthEventKind.denied, AuthEventKind.denied])
+        // The refusals of non-root callers are counted, not journalled one by one; the login is.
+        #expect(journal.kinds == [AuthEventKind.success])
+        let records = service.abuse.takeRecords(now: Timestamp(secondsSinceEpoch: Self.start), all: true)
+        #expect(records.map(\.kind) == [AuthAbuseTally.journalKind, AuthAbuseTally.journalKind])
+        #expect(records.map { $0.payload["uid"] } == [.int(1000), .int(1001)])
+        #expect(records.allSatisfy { $0.payload["counts"] == .object([AuthEventKind.denied: .int(1)]) })
+    }
+
+    /// A locked-out account asked again by its own (non-root) user changes nothing: counted.
+    /// Each failure before the lockout moves the state and is journalled.
+    @Test func aNonRootFloodOfWrongCodesIsJournalledOnlyUntilTheLockout() {
+        defer { cleanUp() }
+        let user = PeerCredentials(pid: 20, uid: 1000, gid: 1000)
+        for offset in 0..<50 { _ = ask(code: "000000", at: Self.start + Int64(offset), peer: user) }
+        #expect(journal.events.count <= 5, "\(journal.kinds)")
+        let records = service.abuse.takeRecords(now: Timestamp(secondsSinceEpoch: Self.start + 60), all: true)
+        #expect(records.count == 1)
+        #expect(records.first?.payload["count"] == .int(Int64(50 - journal.kinds.filter { $0 == AuthEventKind.failure }.count)))
+    }
+
+    @Test func callerFieldsAreSanitisedClaims() {
+        defer { cleanUp() }
+        let request = AuthRequest(user: "tanaka", service: "sshd\u{1B}[2J", tty: "pts/1\u{7}", rhost: String(repeating: "r", count: 200), code: "1")
+        _ = service.handle(request, peer: PeerCredentials(pid: 20, uid: 1000, gid: 1000), now: Timestamp(secondsSinceEpoch: Self.start))
+        let payload = journal.events.first?.payload ?? [:]
+        #expect(payload["service"] == .string("sshd?[2J"))
+        #expect(payload["tty"] == .string("pts/1?"))
+        #expect(payload["rhost"] == .string(String(repeating: "r", count: 128) + "…"))
+        #expect(payload["claimed_by_uid"] == .int(1000))
+        #expect(payload["peer_pid"] == .int(20))
     }
 
     @Test(arguments: [("suzuki", AuthResponse.Status.notEnrolled), ("breakglass", .exempt), ("../etc", .rejected), ("", .rejected)])

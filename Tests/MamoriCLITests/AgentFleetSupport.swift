@@ -143,11 +143,13 @@ final class FleetAgent {
         try "up\n".write(toFile: directory + "/operstate", atomically: true, encoding: .utf8)
     }
 
-    /// `launcher` runs the agent inside another program (umockdev-run).
-    func start(services: [String] = ["auth", "posture", "shipper", "profile"], launcher: [String] = []) throws {
+    /// `launcher` runs the agent inside another program (umockdev-run); `enforceMediaOnHost`
+    /// lets a rooted agent apply media decisions to the devices it sees (the testbed's fakes).
+    func start(services: [String] = ["auth", "posture", "shipper", "profile"], launcher: [String] = [],
+               enforceMediaOnHost: Bool = false) throws {
         let process = Process()
         let agent = CLI.binDirectory + "/mamori-agent"
-        let arguments = ["run", "--root", root.path, "--only"] + services
+        let arguments = ["run", "--root", root.path] + (enforceMediaOnHost ? ["--enforce-media-on-host"] : []) + ["--only"] + services
         process.executableURL = URL(fileURLWithPath: launcher.first ?? agent)
         process.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [agent] + arguments
         let log = FileHandle(forWritingAtPath: logPath)

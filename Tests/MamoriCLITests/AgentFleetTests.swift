@@ -66,7 +66,8 @@ struct AgentFleetTests {
         try users.write(MFAUserRecord(
             user: "tanaka", credential: try #require(OTPCredential(factor: .totp, secret: AuthAgentTests.secret, parameters: .standard))))
         try clerk.start(services: ["media", "auth", "posture", "shipper", "profile"],
-                        launcher: [MediaUmockdevTests.umockdevRun, "-d", MediaUmockdevTests.fixtures + "/usb-stick.umockdev", "--"])
+                        launcher: [MediaUmockdevTests.umockdevRun, "-d", MediaUmockdevTests.fixtures + "/usb-stick.umockdev", "--"],
+                        enforceMediaOnHost: true)
         try second.start()
         try teacher.start()
         for agent in [clerk, second] {

@@ -103,6 +103,29 @@ struct MediaPolicyTests {
         #expect(keyboard.isEnforced == false)
     }
 
+    /// A hub is never governed, even in fail-closed mode and even when udev's view of it lists
+    /// storage and HID classes (a hub's subtree must never be counted as its own interfaces).
+    @Test(arguments: [MediaPolicy.failClosed, MediaPolicy(rules: .default)])
+    func hubsAreNeverGoverned(policy: MediaPolicy) {
+        let rootHub = MediaDeviceFacts(kernelName: "usb1", sysPath: "/sys/devices/pci0000:00/0000:00:14.0/usb1", subsystem: "usb",
+                                       devType: "usb_device", usb: USBIdentity(vendor: "1d6b", product: "0002", serial: nil,
+                                                                              interfaceClasses: [0x09, 0x08, 0x03]), isHub: true)
+        let decision = policy.decide(rootHub, now: now)
+        #expect(decision.rule == .hubNeverGoverned)
+        #expect(decision.rule.description == "builtin:hub-never-governed")
+        #expect(decision.action == .allow)
+        #expect(decision.deviceClass == nil)
+        #expect(!decision.isEnforced)
+    }
+
+    @Test(arguments: [
+        ("09", "1-1", [UInt8](), true), (nil, "usb2", [], true), ("00", "1-1", [0x09], true), ("00", "1-2", [0x08], false),
+        ("00", "usbx", [0x03], false), (nil, "1-9", [], false), ("zz", "1-3", [0x09, 0x03], false),
+    ] as [(String?, String, [UInt8], Bool)])
+    func hubDetection(deviceClass: String?, kernelName: String, classes: [UInt8], isHub: Bool) {
+        #expect(USBIdentity.isHub(deviceClass: deviceClass, kernelName: kernelName, ownInterfaceClasses: classes) == isHub)
+    }
+
     @Test func hidIsAllowedEvenInFailClosedMode() {
         let decision = MediaPolicy.failClosed.decide(MediaDevices.keyboard, now: now)
         #expect(decision.action == .allow)

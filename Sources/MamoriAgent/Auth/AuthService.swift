@@ -46,37 +46,53 @@ public final class AuthService {
     public var rules: MFARules
     let journal: any AuthJournal
     let userName: (UInt32) -> String?
+    /// Refusals of non-root callers that change no state are counted here instead of being
+    /// journalled one by one (`auth.abuse`, once per uid per interval).
+    public let abuse: AuthAbuseLedger
 
     public init(store: MFAStore, rules: MFARules, journal: any AuthJournal,
-                userName: @escaping (UInt32) -> String? = AuthService.systemUserName) {
+                userName: @escaping (UInt32) -> String? = AuthService.systemUserName,
+                abuse: AuthAbuseLedger = AuthAbuseLedger()) {
         self.store = store
         self.rules = rules
         self.journal = journal
         self.userName = userName
+        self.abuse = abuse
     }
 
     public func handle(_ request: AuthRequest, peer: PeerCredentials, now: Timestamp) -> AuthResponse {
         let base = Self.basePayload(request, peer: peer)
         if let refusal = refusal(request, peer: peer) {
-            return respond(refusal, base: base, now: now)
+            return respond(refusal, base: base, peer: peer, now: now)
         }
         do {
-            return try store.withLock(request.user) { try verifyLocked(request, base: base, now: now) }
+            return try store.withLock(request.user) { try verifyLocked(request, base: base, peer: peer, now: now) }
         } catch {
             return respond(Decision(response: AuthResponse(status: .unavailable, message: "The second-factor service is unavailable."),
                                     events: [(AuthEventKind.error, ["reason": .string(String(describing: error))])]),
-                           base: base, now: now)
+                           base: base, peer: peer, now: now)
         }
     }
 
     struct Decision {
         var response: AuthResponse
         var events: [(kind: String, payload: [String: JSONValue])]
+        /// A refusal that changes no state: from a non-root caller it is counted, not journalled alone.
+        var isStatelessRefusal = false
     }
 
     /// Journals the decision's events (synced) and returns its answer; `unavailable` when the
-    /// journal cannot record it, since no answer may be given that is not on record.
-    func respond(_ decision: Decision, base: [String: JSONValue], now: Timestamp) -> AuthResponse {
+    /// journal cannot record it, since no answer may be given that is not on record. A stateless
+    /// refusal of a non-root caller goes to the abuse tally instead (it grants nothing).
+    func respond(_ decision: Decision, base: [String: JSONValue], peer: PeerCredentials, now: Timestamp) -> AuthResponse {
+        if decision.isStatelessRefusal && peer.uid != 0 {
+            let sample = [base["service"], base["user"]].compactMap { value -> String? in
+                if case .string(let text)? = value { return text }
+                return nil
+            }.joined(separator: " ")
+            abuse.note(uid: peer.uid, reason: decision.events.first?.kind ?? "auth.refused", sample: sample, at: now)
+            return decision.response
+        }
         let events = decision.events.map { event in
             (kind: event.kind, payload: base.merging(event.payload) { _, new in new })
         }
@@ -92,11 +108,12 @@ public final class AuthService {
     func refusal(_ request: AuthRequest, peer: PeerCredentials) -> Decision? {
         guard MFAUserName.isValid(request.user) else {
             return Decision(response: AuthResponse(status: .rejected, message: "Authentication failed."),
-                            events: [(AuthEventKind.failure, ["reason": .string("invalid user name")])])
+                            events: [(AuthEventKind.failure, ["reason": .string("invalid user name")])], isStatelessRefusal: true)
         }
         if peer.uid != 0 && userName(peer.uid) != request.user {
             return Decision(response: AuthResponse(status: .denied, message: "Not allowed to ask about another user."),
-                            events: [(AuthEventKind.denied, ["reason": .string("caller may only ask about its own user")])])
+                            events: [(AuthEventKind.denied, ["reason": .string("caller may only ask about its own user")])],
+                            isStatelessRefusal: true)
         }
         if rules.exemptAccounts.contains(request.user) {
             return Decision(response: AuthResponse(status: .exempt), events: [(AuthEventKind.exempt, [:])])
@@ -106,23 +123,26 @@ public final class AuthService {
 
     /// Runs under the user's lock: check, write the state file (no sync), journal (synced), answer.
     /// A store error is thrown (and answered `unavailable` by the caller) before anything is written.
-    func verifyLocked(_ request: AuthRequest, base: [String: JSONValue], now: Timestamp) throws -> AuthResponse {
+    func verifyLocked(_ request: AuthRequest, base: [String: JSONValue], peer: PeerCredentials, now: Timestamp) throws -> AuthResponse {
         guard var record = try store.read(request.user) else {
             return respond(Decision(response: AuthResponse(status: .notEnrolled, message: "No second factor is enrolled for this account."),
-                                    events: [(AuthEventKind.notEnrolled, [:])]),
-                           base: base, now: now)
+                                    events: [(AuthEventKind.notEnrolled, [:])], isStatelessRefusal: true),
+                           base: base, peer: peer, now: now)
         }
         let attempt = MFAVerifier.attempt(code: request.code, credential: record.credential, state: record.state,
                                           policy: MFAPolicy(rules: rules), now: Self.unixSeconds(now))
         let carried = MFAJournalState(generation: record.generation, before: record.state, after: attempt.state).json
-        if attempt.state != record.state {
+        let changesState = attempt.state != record.state
+        if changesState {
             record.state = attempt.state
             record.journalSeq = journal.nextSeq
             try store.writeLoginState(record)
         }
         var decision = Self.decision(for: attempt)
         for index in decision.events.indices { decision.events[index].payload[MFAJournalState.payloadKey] = carried }
-        return respond(decision, base: base, now: now)
+        // A refusal that moved nothing (a locked-out account asked again) is stateless.
+        if !changesState, decision.response.status != .accepted { decision.isStatelessRefusal = true }
+        return respond(decision, base: base, peer: peer, now: now)
     }
 
     static func decision(for attempt: MFAAttempt) -> Decision {
@@ -151,9 +171,15 @@ public final class AuthService {
         return decision
     }
 
+    /// The caller's fields are claims (`claimed_by_uid`), sanitised and capped; `peer_uid` and
+    /// `peer_pid` come from SO_PEERCRED and are what the record asserts.
     static func basePayload(_ request: AuthRequest, peer: PeerCredentials) -> [String: JSONValue] {
-        ["user": .string(request.user), "service": .string(request.service), "tty": .string(request.tty),
-         "rhost": .string(request.rhost), "peer_uid": .int(Int64(peer.uid)), "peer_pid": .int(Int64(peer.pid))]
+        ["user": .string(AuthClaim.sanitised(request.user, limit: 64)),
+         "service": .string(AuthClaim.sanitised(request.service, limit: 32)),
+         "tty": .string(AuthClaim.sanitised(request.tty, limit: 64)),
+         "rhost": .string(AuthClaim.sanitised(request.rhost, limit: 128)),
+         "claimed_by_uid": .int(Int64(peer.uid)),
+         "peer_uid": .int(Int64(peer.uid)), "peer_pid": .int(Int64(peer.pid))]
     }
 
     static func unixSeconds(_ time: Timestamp) -> Int64 {

@@ -4,111 +4,174 @@ import Glibc
 import MamoriAuthWire
 public import MamoriCore
 
-/// Serves `AuthService` on the PAM socket: one request and one response per connection, read
-/// with a bounded frame and a time-out, the caller identified by SO_PEERCRED. Each connection
-/// gets its own thread for its socket I/O, so a stalled or malicious client cannot hold up other
-/// logins (a thread that finished a connection waits a little for the next one, so a steady
-/// stream of logins does not pay for a new thread each); the verification itself runs one at a
-/// time under a lock (the store and the journal have one writer). At most `maxConnections` are
-/// served at once; beyond that a connection is closed unanswered, which the module treats as
-/// "unavailable" (fail closed).
+/// Serves `AuthService` on the PAM socket: one request and one response per connection, the
+/// caller identified by SO_PEERCRED as soon as the connection is accepted. Admission is per uid
+/// (`AuthConnectionLimits`): root callers (login, sshd, gdm, su, sudo) have slots no other uid can
+/// take, each non-root uid may hold only a few connections and all of them together a bounded
+/// number more; a connection over its cap is closed at once, unanswered, which the module treats
+/// as "unavailable" (fail closed). The whole request must arrive within a deadline, however its
+/// bytes trickle in. Each admitted connection gets its own thread for its socket I/O, so a
+/// stalled client cannot hold up other logins (a thread that finished waits a little for the
+/// next one, so a steady stream of logins does not pay for a new thread each); the verification
+/// itself runs one at a time under a lock (the store and the journal have one writer), and the
+/// connection is closed as soon as the answer is written. What callers did wrong (caps,
+/// deadlines, malformed frames, stateless refusals of non-root callers) is journalled once per
+/// uid per interval with counts (`auth.abuse`).
 public final class AuthSocketServer {
     public let listener: UnixListener
-    public var clientTimeoutMilliseconds = 2000
-    public var maxConnections = 32
+    public var limits: AuthConnectionLimits {
+        get { gate.limits }
+        set { gate.limits = newValue }
+    }
+    /// The whole-request deadline (kept for callers that set it alone).
+    public var clientTimeoutMilliseconds: Int {
+        get { limits.requestDeadlineMilliseconds }
+        set { limits.requestDeadlineMilliseconds = newValue }
+    }
     let gate: AuthServiceGate
+    let journal: any AuthJournal
+    let now: () -> Timestamp
     let workers = ConnectionWorkers()
 
     public init(listener: UnixListener, service: AuthService, now: @escaping () -> Timestamp) {
         self.listener = listener
         self.gate = AuthServiceGate(service: service, now: now)
+        self.journal = service.journal
+        self.now = now
     }
+
+    public var abuse: AuthAbuseLedger { gate.abuse }
 
     /// Takes effect from the next request; a request in flight finishes under the old rules.
     public func replaceRules(_ rules: MFARules) { gate.replaceRules(rules) }
 
     /// Serves until `shouldStop` returns true (checked at least every `pollMilliseconds`), then
-    /// waits for the connections in flight.
+    /// waits for the connections in flight and journals what the abuse tally still holds.
     public func run(pollMilliseconds: Int32 = 200, shouldStop: () -> Bool) throws {
         while !shouldStop() {
+            flushAbuse(all: false)
             guard let client = try listener.accept(waitingUpTo: pollMilliseconds) else { continue }
-            guard gate.enter(limit: maxConnections) else { continue }
+            guard let peer = try? client.peerCredentials() else { continue }
+            if let refusal = gate.admit(uid: peer.uid) {
+                gate.abuse.note(uid: peer.uid, reason: "connection." + refusal.rawValue, at: now())
+                continue
+            }
             let gate = self.gate
-            let timeout = clientTimeoutMilliseconds
+            let deadline = MonotonicClock.nanoseconds() + UInt64(max(1, gate.limits.requestDeadlineMilliseconds)) * 1_000_000
             let started = workers.run {
-                Self.serve(client, gate: gate, timeoutMilliseconds: timeout)
-                gate.leave()
+                Self.serve(client, peer: peer, deadline: deadline, gate: gate)
+                gate.release(uid: peer.uid)
             }
-            if !started {
-                gate.leave()
-            }
+            if !started { gate.release(uid: peer.uid) }
         }
         while gate.activeConnections > 0 { usleep(10_000) }
+        flushAbuse(all: true)
     }
 
-    /// Answers one connection. Any I/O or protocol failure just closes it: the module treats a
-    /// missing or malformed answer as "unavailable", never as success.
-    static func serve(_ client: SocketFD, gate: AuthServiceGate, timeoutMilliseconds: Int) {
-        guard (try? client.setTimeout(milliseconds: timeoutMilliseconds)) != nil,
-              let peer = try? client.peerCredentials(),
-              let request = readRequest(client) else { return }
+    /// Journals the abuse windows that are due (or all of them).
+    func flushAbuse(all: Bool) {
+        let records = gate.abuse.takeRecords(now: now(), all: all, userName: AuthService.systemUserName)
+        guard !records.isEmpty else { return }
+        try? journal.record(records, now: now())
+    }
+
+    /// Answers one connection and closes it at once. Any I/O or protocol failure just closes it:
+    /// the module treats a missing or malformed answer as "unavailable", never as success.
+    static func serve(_ client: SocketFD, peer: PeerCredentials, deadline: UInt64, gate: AuthServiceGate) {
+        defer { client.close() }
+        let remaining = deadline > MonotonicClock.nanoseconds() ? Int((deadline - MonotonicClock.nanoseconds()) / 1_000_000) : 0
+        guard (try? client.setTimeout(milliseconds: max(remaining, 1))) != nil else { return }
+        let request: AuthRequest
+        switch readRequest(client, deadline: deadline) {
+        case .request(let decoded): request = decoded
+        case .closed: return
+        case .timedOut:
+            gate.abuse.note(uid: peer.uid, reason: "request.deadline", at: gate.currentTime())
+            return
+        case .malformed:
+            gate.abuse.note(uid: peer.uid, reason: "request.malformed", at: gate.currentTime())
+            return
+        }
         let response = gate.handle(request, peer: peer)
         guard let frame = try? response.encoded() else { return }
         try? client.writeAll(frame)
     }
 
-    static func readRequest(_ client: SocketFD) -> AuthRequest? {
-        guard let header = try? client.readExactly(AuthWire.headerLength),
-              let length = try? AuthFrame.bodyLength(header: header),
-              let body = try? client.readExactly(length) else { return nil }
-        return try? AuthRequest(body: body)
+    enum ReadOutcome {
+        case request(AuthRequest)
+        case closed
+        case timedOut
+        case malformed
+    }
+
+    static func readRequest(_ client: SocketFD, deadline: UInt64) -> ReadOutcome {
+        do {
+            guard let header = try client.readExactly(AuthWire.headerLength, deadline: deadline) else { return .closed }
+            guard let length = try? AuthFrame.bodyLength(header: header) else { return .malformed }
+            guard let body = try client.readExactly(length, deadline: deadline) else { return .malformed }
+            guard let request = try? AuthRequest(body: body) else { return .malformed }
+            return .request(request)
+        } catch let error as SystemError where error.errno == Errno(rawValue: ETIMEDOUT) {
+            return .timedOut
+        } catch {
+            return .closed
+        }
     }
 }
 
-/// The service behind a mutex, plus the count of connections in flight.
-/// @unchecked Sendable: `service` and `active` are only touched while `mutex` is held, and `now`
-/// is only called there too.
+/// The service behind a mutex, plus the admission of connections (under a mutex of its own, so
+/// the accept loop never waits for a verification's sync).
+/// @unchecked Sendable: `service` is only touched while `mutex` is held, `admission` only while
+/// `admissionMutex` is held; `now` is only called under one of them or from the accept loop.
 final class AuthServiceGate: @unchecked Sendable {
     private let service: AuthService
     private let now: () -> Timestamp
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var active = 0
+    private let admissionMutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var admission = AuthConnectionAdmission(limits: .standard)
+    let abuse: AuthAbuseLedger
 
     init(service: AuthService, now: @escaping () -> Timestamp) {
         self.service = service
         self.now = now
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
+        self.abuse = service.abuse
+        for pointer in [mutex, admissionMutex] {
+            pointer.initialize(to: pthread_mutex_t())
+            pthread_mutex_init(pointer, nil)
+        }
     }
 
     deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
+        for pointer in [mutex, admissionMutex] {
+            pthread_mutex_destroy(pointer)
+            pointer.deallocate()
+        }
     }
 
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+    private func locked<T>(_ lock: UnsafeMutablePointer<pthread_mutex_t>, _ body: () -> T) -> T {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
         return body()
     }
 
     func handle(_ request: AuthRequest, peer: PeerCredentials) -> AuthResponse {
-        locked { service.handle(request, peer: peer, now: now()) }
+        locked(mutex) { service.handle(request, peer: peer, now: now()) }
     }
 
-    func replaceRules(_ rules: MFARules) { locked { service.rules = rules } }
+    func currentTime() -> Timestamp { locked(mutex) { now() } }
 
-    func enter(limit: Int) -> Bool {
-        locked {
-            guard active < limit else { return false }
-            active += 1
-            return true
-        }
+    func replaceRules(_ rules: MFARules) { locked(mutex) { service.rules = rules } }
+
+    var limits: AuthConnectionLimits {
+        get { locked(admissionMutex) { admission.limits } }
+        set { locked(admissionMutex) { admission = AuthConnectionAdmission(limits: newValue) } }
     }
 
-    func leave() { locked { active -= 1 } }
+    func admit(uid: UInt32) -> AuthConnectionAdmission.Refusal? { locked(admissionMutex) { admission.admit(uid: uid) } }
 
-    var activeConnections: Int { locked { active } }
+    func release(uid: UInt32) { locked(admissionMutex) { admission.release(uid: uid) } }
+
+    var activeConnections: Int { locked(admissionMutex) { admission.total } }
 }
 
 /// Runs each job on a thread of its own at once: an idle worker if one is waiting, else a new

@@ -52,7 +52,13 @@ public struct AgentDaemon {
     public let services: [AgentServiceName]
     public let logger: Logger
     public let evaluatePosture: PostureService.Evaluator
-    public var clientTimeoutMilliseconds = 2000
+    public var clientTimeoutMilliseconds = AuthConnectionLimits.standard.requestDeadlineMilliseconds
+    /// Apply media decisions to this machine's devices even though the root is not `/` (under
+    /// umockdev, whose devices are fakes). An agent rooted at `/` always applies them.
+    public var enforceMediaOnHost = false
+
+    /// Whether the media guard changes devices: the real root, or explicitly asked.
+    public var mediaTouchesDevices: Bool { layout.root.isEmpty || enforceMediaOnHost }
 
     public init(layout: AgentLayout, services: [AgentServiceName], logger: Logger, evaluatePosture: @escaping PostureService.Evaluator) {
         self.layout = layout
@@ -78,6 +84,7 @@ public struct AgentDaemon {
         try await journal.append(kind: Self.startedKind, payload: [
             "version": .string(MamoriVersion.current), "services": .array(services.map { .string($0.rawValue) }),
             "profile_version": runtime.profileState.profile.map { .int($0.version) } ?? .null,
+            "media_touches_devices": .bool(mediaTouchesDevices),
         ], now: SystemClock.now())
         let notifier = SystemdNotifier.fromProcess()
         let readiness = Readiness(waitingFor: services.contains(.auth) ? 1 : 0, notifier: notifier, logger: logger)
@@ -88,7 +95,7 @@ public struct AgentDaemon {
         for name in services {
             let service: any Service
             switch name {
-            case .media: service = MediaGuardService(runtime: runtime, logger: logger)
+            case .media: service = MediaGuardService(runtime: runtime, logger: logger, touchesDevices: mediaTouchesDevices)
             case .auth:
                 service = AuthVerifierService(runtime: runtime, logger: logger, clientTimeoutMilliseconds: clientTimeoutMilliseconds,
                                               ready: { readiness.oneReady() })

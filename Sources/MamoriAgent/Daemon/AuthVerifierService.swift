@@ -11,7 +11,7 @@ public struct AuthVerifierService: Service {
     /// Set once the socket accepts connections (readiness for systemd).
     let ready: @Sendable () -> Void
 
-    public init(runtime: AgentRuntime, logger: Logger, clientTimeoutMilliseconds: Int = 2000, ready: @escaping @Sendable () -> Void) {
+    public init(runtime: AgentRuntime, logger: Logger, clientTimeoutMilliseconds: Int = AuthConnectionLimits.standard.requestDeadlineMilliseconds, ready: @escaping @Sendable () -> Void) {
         self.runtime = runtime
         self.logger = logger
         self.clientTimeoutMilliseconds = clientTimeoutMilliseconds

@@ -8,15 +8,23 @@ public import ServiceLifecycle
 public struct MediaGuardService: Service {
     let runtime: AgentRuntime
     let logger: Logger
+    /// Whether decisions are applied to this machine's devices: always for the root `/`; for an
+    /// agent rooted elsewhere only when told so (`--enforce-media-on-host`).
+    let touchesDevices: Bool
 
-    public init(runtime: AgentRuntime, logger: Logger) {
+    public init(runtime: AgentRuntime, logger: Logger, touchesDevices: Bool = true) {
         self.runtime = runtime
         self.logger = logger
+        self.touchesDevices = touchesDevices
     }
 
     public func run() async throws {
         let runtime = self.runtime
         let logger = self.logger
+        let touchesDevices = self.touchesDevices
+        if !touchesDevices {
+            logger.warning("media: the agent's root is \(runtime.layout.root), not /: decisions are journalled, but no device of this machine is changed (--enforce-media-on-host applies them)")
+        }
         defer { runtime.setMediaGuardRunning(false) }
         try await BlockingLoop.run(name: "mamori-media") { flag in
             var generation = -1
@@ -27,7 +35,7 @@ public struct MediaGuardService: Service {
                     let load = MediaPolicyLoader.load(path: runtime.layout.profilePath, now: SystemClock.now(),
                                                       requireTrustedFile: runtime.layout.root.isEmpty)
                     if let problem = load.problem { logger.notice("media: fail-closed defaults apply", metadata: ["reason": "\(problem)"]) }
-                    let fresh = try MediaWatcher(policy: load.policy)
+                    let fresh = try MediaWatcher(policy: load.policy, touchesDevices: touchesDevices)
                     watcher = fresh
                     runtime.setMediaGuardRunning(true)
                     for outcome in fresh.reconcile(now: SystemClock.now()) { Self.record(outcome, runtime: runtime, logger: logger) }

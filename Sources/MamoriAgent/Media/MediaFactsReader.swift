@@ -23,7 +23,31 @@ public enum MediaFactsReader {
         facts.isSDReaderSlot = flag(device, "ID_DRIVE_FLASH_SD") || flag(device, "ID_DRIVE_MEDIA_FLASH_SD")
         facts.mmcType = device.parent(subsystem: "mmc")?.attribute("type")
         facts.holders = (try? FileSystem.listDirectory(device.sysPath + "/holders")) ?? []
+        if device.devType == "usb_device" {
+            facts.isHub = isHub(device, context: context)
+        }
         return facts
+    }
+
+    /// The USB device's own interfaces: `usb_interface` devices directly below it in sysfs. Not
+    /// its descendants: a hub's subtree holds every device plugged into it, and classifying a
+    /// hub by those would deauthorise the keyboard beside a stick.
+    static func ownInterfaces(of usbDevice: UdevDevice, context: UdevContext) -> [UdevDevice] {
+        let base = usbDevice.sysPath + "/"
+        return context.devices(subsystem: "usb", parent: usbDevice).filter { interface in
+            interface.devType == "usb_interface" && interface.sysPath.hasPrefix(base)
+                && !interface.sysPath.utf8.dropFirst(base.utf8.count).contains(UInt8(ascii: "/"))
+        }
+    }
+
+    static func interfaceClass(_ interface: UdevDevice) -> UInt8? {
+        interface.attribute("bInterfaceClass").flatMap { UInt8($0, radix: 16) }
+    }
+
+    /// Whether the device is a USB hub or root hub (never deauthorised).
+    static func isHub(_ usbDevice: UdevDevice, context: UdevContext) -> Bool {
+        USBIdentity.isHub(deviceClass: usbDevice.attribute("bDeviceClass"), kernelName: usbDevice.sysName,
+                          ownInterfaceClasses: ownInterfaces(of: usbDevice, context: context).compactMap(interfaceClass))
     }
 
     static func flag(_ device: UdevDevice?, _ key: String) -> Bool {
@@ -46,10 +70,8 @@ public enum MediaFactsReader {
         let serial = usbDevice?.attribute("serial") ?? device.property("ID_SERIAL_SHORT")
         var classes = USBIdentity.interfaceClasses(fromUdev: device.property("ID_USB_INTERFACES") ?? "")
         if let usbDevice {
-            for interface in context.devices(subsystem: "usb", parent: usbDevice) where interface.devType == "usb_interface" {
-                if let text = interface.attribute("bInterfaceClass"), let value = UInt8(text, radix: 16), !classes.contains(value) {
-                    classes.append(value)
-                }
+            for interface in ownInterfaces(of: usbDevice, context: context) {
+                if let value = interfaceClass(interface), !classes.contains(value) { classes.append(value) }
             }
         }
         return USBIdentity(vendor: vendor, product: product, serial: serial, interfaceClasses: classes)
@@ -58,8 +80,8 @@ public enum MediaFactsReader {
     /// Android phones name their vendor-specific (0xff) MTP interface "MTP"; without libmtp's
     /// udev rules no ID_MTP_DEVICE is set, so the interface string is the evidence.
     static func hasMTPInterface(_ usbDevice: UdevDevice, context: UdevContext) -> Bool {
-        context.devices(subsystem: "usb", parent: usbDevice).contains { interface in
-            interface.devType == "usb_interface" && interface.attribute("interface")?.uppercased() == "MTP"
+        ownInterfaces(of: usbDevice, context: context).contains { interface in
+            interface.attribute("interface")?.uppercased() == "MTP"
         }
     }
 

@@ -22,12 +22,19 @@ public final class MediaGuard {
     let context: UdevContext
     let policy: MediaPolicy
     let mountInfoPath: String
+    /// False for an agent whose root is not `/` (tests, demos, several agents on one machine)
+    /// unless told otherwise: it decides and journals, and changes no device of this machine.
+    let touchesDevices: Bool
 
-    public init(context: UdevContext, policy: MediaPolicy, mountInfoPath: String = "/proc/self/mountinfo") {
+    public init(context: UdevContext, policy: MediaPolicy, mountInfoPath: String = "/proc/self/mountinfo", touchesDevices: Bool = true) {
         self.context = context
         self.policy = policy
         self.mountInfoPath = mountInfoPath
+        self.touchesDevices = touchesDevices
     }
+
+    /// What an agent that touches no device writes instead of the change.
+    public static let notAppliedPrefix = "not applied (agent root is not /): "
 
     public func handle(_ device: UdevDevice, event: String, now: Timestamp) -> MediaGuardOutcome {
         let facts = MediaFactsReader.facts(device, context: context)
@@ -36,7 +43,13 @@ public final class MediaGuard {
         if decision.restricts {
             let steps = plan(device, facts: facts, decision: decision)
             for step in steps {
-                if decision.isEnforced { perform(step, into: &outcome) } else { outcome.applied.append("would " + step.description) }
+                if !decision.isEnforced {
+                    outcome.applied.append("would " + step.description)
+                } else if !touchesDevices {
+                    outcome.applied.append(Self.notAppliedPrefix + step.description)
+                } else {
+                    perform(step, into: &outcome)
+                }
             }
             if facts.subsystem == "block" { checkMounts(protecting: device, decision: decision, into: &outcome) }
         }
@@ -71,7 +84,9 @@ public final class MediaGuard {
         if facts.subsystem == "block" {
             steps += protectedBlockDevices(device).compactMap { $0.devNode.map { Step.readOnly(devNode: $0) } }
         }
-        if decision.action == .block, let usb = facts.subsystem == "usb" ? device : device.parent(subsystem: "usb", devType: "usb_device") {
+        // Never a hub: deauthorising one disconnects everything behind it, keyboards included.
+        if decision.action == .block, let usb = facts.subsystem == "usb" ? device : device.parent(subsystem: "usb", devType: "usb_device"),
+           !MediaFactsReader.isHub(usb, context: context) {
             steps.append(.deauthorise(usb))
         }
         return steps
@@ -109,7 +124,8 @@ public final class MediaGuard {
             return
         }
         for mount in mounts {
-            let result = decision.isEnforced ? MountTable.remediate(mount) : "audit: left writable"
+            let result = !decision.isEnforced ? "audit: left writable"
+                : touchesDevices ? MountTable.remediate(mount) : Self.notAppliedPrefix + "left writable"
             outcome.applied.append("\(result) \(mount.mountPoint)")
             outcome.records.append((MediaJournalKind.mountAlert, [
                 "device": .string(mount.source), "mount_point": .string(mount.mountPoint), "fs_type": .string(mount.fsType),

@@ -20,8 +20,9 @@ public enum MediaScanner {
                 if subsystem == "usb" && device.devType != "usb_device" { continue }
                 let facts = MediaFactsReader.facts(device, context: context)
                 let decision = policy.decide(facts, now: now)
-                guard includeFixed || decision.deviceClass != nil else { continue }
-                if subsystem == "usb" && !reportsUSBDevice(decision.deviceClass) { continue }
+                let isHub = decision.rule == .hubNeverGoverned
+                guard includeFixed || decision.deviceClass != nil || isHub else { continue }
+                if subsystem == "usb" && !isHub && !reportsUSBDevice(decision.deviceClass) { continue }
                 let readOnly = subsystem == "block" ? facts.devNode.flatMap { try? BlockDeviceReadOnly.get($0) } : nil
                 entries.append(MediaScanEntry(facts: facts, decision: decision, isReadOnly: readOnly))
             }
@@ -31,6 +32,7 @@ public enum MediaScanner {
 
     /// A USB stick appears through its block node; the USB device itself is listed only for
     /// classes that have no block node (phones, cameras, keyboards) or are blocked whole (BadUSB).
+    /// Hubs are always listed, as not governed, so the administrator sees the topology.
     static func reportsUSBDevice(_ deviceClass: DeviceClass?) -> Bool {
         switch deviceClass {
         case .mtpPTP, .compositeHIDStorage, .hid: return true

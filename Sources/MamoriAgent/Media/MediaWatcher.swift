@@ -8,12 +8,13 @@ public final class MediaWatcher {
     let monitor: UdevMonitor
     let mediaGuard: MediaGuard
 
-    public init(policy: MediaPolicy) throws {
+    /// `touchesDevices` false: decide and journal, change no device (an agent rooted elsewhere).
+    public init(policy: MediaPolicy, touchesDevices: Bool = true) throws {
         let context = try UdevContext()
         // Subscribe before enumerating.
         self.monitor = try UdevMonitor(context: context, subsystems: MediaScanner.subsystems)
         self.context = context
-        self.mediaGuard = MediaGuard(context: context, policy: policy)
+        self.mediaGuard = MediaGuard(context: context, policy: policy, touchesDevices: touchesDevices)
     }
 
     /// Decides and enforces every storage-capable device present now: whole disks (the guard

@@ -102,7 +102,7 @@ struct RemovableDeviceClassifier {
             isOptical: name.hasPrefix("sr"), mmcType: attribute(disk + "/device/type"))
         switch MediaClassifier.classify(facts) {
         case .governed(_, let reason): return .removable(name: name, reason: reason)
-        case .notRemovable: return .fixed
+        case .notRemovable, .hub: return .fixed
         }
     }
 

@@ -2,13 +2,22 @@
 import Glibc
 #endif
 
-/// A stream socket descriptor, closed in deinit.
+/// A stream socket descriptor, closed by `close()` or in deinit, whichever comes first.
 public final class SocketFD {
     public let fd: Int32
+    private var isClosed = false
 
     init(fd: Int32) { self.fd = fd }
 
-    deinit { close(fd) }
+    deinit { close() }
+
+    /// Closes the descriptor now (the peer sees end of file at once), not when the last
+    /// reference goes; later calls do nothing. Only the one thread that owns the socket calls it.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        _ = Glibc.close(fd)
+    }
 
     /// `struct ucred` from SO_PEERCRED, mirrored because Glibc's is behind _GNU_SOURCE.
     struct PeerCred {
@@ -44,6 +53,31 @@ public final class SocketFD {
                 try Syscall.call("recv") { recv(fd, raw.baseAddress! + done, count - done, 0) }
             }
             if got == 0 { return nil }
+            done += got
+        }
+        return bytes
+    }
+
+    /// Exactly `count` bytes before `deadline` (CLOCK_MONOTONIC nanoseconds), or nil if the peer
+    /// closed first; `ETIMEDOUT` once the deadline passes, however the bytes trickle in. A
+    /// per-`recv` time-out is not enough: a client sending one byte a second would never time out.
+    public func readExactly(_ count: Int, deadline: UInt64) throws -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let now = MonotonicClock.nanoseconds()
+            guard now < deadline else { throw SystemError(operation: "recv", path: nil, errno: Errno(rawValue: ETIMEDOUT)) }
+            let remaining = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = try Syscall.call("poll") { poll(&entry, 1, remaining) }
+            if ready == 0 { continue }
+            let got = bytes.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress! + done, count - done, Int32(MSG_DONTWAIT)) }
+            if got == 0 { return nil }
+            if got < 0 {
+                let code = errno
+                if code == EINTR || code == EAGAIN || code == EWOULDBLOCK { continue }
+                throw SystemError(operation: "recv", path: nil, errno: Errno(rawValue: code))
+            }
             done += got
         }
         return bytes
@@ -129,4 +163,13 @@ public func connectUnixSocket(path: String) throws -> SocketFD {
         }
     }
     return handle
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: deadlines that a clock step cannot move.
+public enum MonotonicClock {
+    public static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
 }

@@ -3,6 +3,8 @@
 public enum MediaClassification: Sendable, Equatable {
     case governed(DeviceClass, reason: String)
     case notRemovable(reason: String)
+    /// A USB hub or root hub: never governed, never deauthorised (it carries keyboards and mice).
+    case hub(reason: String)
 
     public var deviceClass: DeviceClass? {
         if case .governed(let deviceClass, _) = self { return deviceClass }
@@ -11,7 +13,7 @@ public enum MediaClassification: Sendable, Equatable {
 
     public var reason: String {
         switch self {
-        case .governed(_, let reason), .notRemovable(let reason): return reason
+        case .governed(_, let reason), .notRemovable(let reason), .hub(let reason): return reason
         }
     }
 }
@@ -20,6 +22,10 @@ public enum MediaClassification: Sendable, Equatable {
 /// that offers both storage and HID is a composite (BadUSB), whatever else it claims.
 public enum MediaClassifier {
     public static func classify(_ facts: MediaDeviceFacts) -> MediaClassification {
+        if facts.isHub && facts.subsystem == "usb" {
+            let id = facts.usb.map { " \($0.vendor):\($0.product)" } ?? ""
+            return .hub(reason: "USB hub\(id) (\(facts.kernelName)); hubs are never governed: the devices behind it are decided one by one")
+        }
         if let usb = facts.usb, let composite = compositeOrHID(usb, facts) { return composite }
         switch facts.subsystem {
         case "block", "scsi_generic": return classifyStorage(facts)
@@ -30,6 +36,7 @@ public enum MediaClassifier {
 
     /// Storage and HID on one device is the BadUSB shape; HID alone is a keyboard or mouse.
     static func compositeOrHID(_ usb: USBIdentity, _ facts: MediaDeviceFacts) -> MediaClassification? {
+        // A device's own interfaces only: a hub's downstream devices are never counted here.
         let classes = usb.interfaceClasses.filter { $0 != USBIdentity.hubClass }
         let hasStorage = classes.contains(USBIdentity.massStorageClass)
         let hasHID = classes.contains(USBIdentity.hidClass)

@@ -30,6 +30,8 @@ public enum MediaRuleMatch: Sendable, Equatable, CustomStringConvertible {
     case classDefault(DeviceClass)
     case hidAlwaysAllowed
     case notRemovable
+    /// USB hubs and root hubs are never governed.
+    case hubNeverGoverned
     /// No valid profile was readable: the built-in defaults, enforced (fail closed).
     case failClosedDefault(DeviceClass)
 
@@ -39,6 +41,7 @@ public enum MediaRuleMatch: Sendable, Equatable, CustomStringConvertible {
         case .classDefault(let deviceClass): return "default:\(deviceClass.rawValue)"
         case .hidAlwaysAllowed: return "builtin:hid-always-allowed"
         case .notRemovable: return "builtin:not-removable"
+        case .hubNeverGoverned: return "builtin:hub-never-governed"
         case .failClosedDefault(let deviceClass): return "fail-closed:\(deviceClass.rawValue)"
         }
     }

@@ -32,11 +32,14 @@ public struct MediaDeviceFacts: Sendable, Equatable {
     public var mmcType: String?
     /// Kernel names of devices stacked on this one (dm, md).
     public var holders: [String]
+    /// A USB hub or root hub (device class 09, or a `usbN` root hub): it carries no data of its
+    /// own, so it is never governed and never deauthorised, whatever hangs below it.
+    public var isHub: Bool
 
     public init(kernelName: String, sysPath: String, devNode: String? = nil, subsystem: String, devType: String? = nil,
                 bus: String? = nil, removable: Bool? = nil, usbDriver: String? = nil, usb: USBIdentity? = nil,
                 isOptical: Bool = false, isMTP: Bool = false, isPTP: Bool = false, isSDReaderSlot: Bool = false,
-                mmcType: String? = nil, holders: [String] = []) {
+                mmcType: String? = nil, holders: [String] = [], isHub: Bool = false) {
         self.kernelName = kernelName
         self.sysPath = sysPath
         self.devNode = devNode
@@ -52,6 +55,7 @@ public struct MediaDeviceFacts: Sendable, Equatable {
         self.isSDReaderSlot = isSDReaderSlot
         self.mmcType = mmcType
         self.holders = holders
+        self.isHub = isHub
     }
 
     /// The node a user could write through: a block device or a SCSI generic node.
@@ -91,4 +95,14 @@ public struct USBIdentity: Sendable, Equatable {
     public static let stillImageClass: UInt8 = 0x06
     /// Hubs carry no data of their own.
     public static let hubClass: UInt8 = 0x09
+
+    /// Whether a USB device is a hub, from its sysfs `bDeviceClass`, its kernel name (root hubs
+    /// are `usb1`, `usb2`, ...) and the classes of its own interfaces.
+    public static func isHub(deviceClass: String?, kernelName: String, ownInterfaceClasses: [UInt8]) -> Bool {
+        if let deviceClass, UInt8(deviceClass, radix: 16) == hubClass { return true }
+        if kernelName.hasPrefix("usb"), kernelName.count > 3, kernelName.dropFirst(3).allSatisfy({ $0.isASCII && $0.isNumber }) {
+            return true
+        }
+        return !ownInterfaceClasses.isEmpty && ownInterfaceClasses.allSatisfy { $0 == hubClass }
+    }
 }

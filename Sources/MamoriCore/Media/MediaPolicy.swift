@@ -19,6 +19,9 @@ public struct MediaPolicy: Sendable, Equatable {
 
     public func decide(_ facts: MediaDeviceFacts, now: Timestamp) -> MediaDecision {
         let classification = MediaClassifier.classify(facts)
+        if case .hub(let reason) = classification {
+            return MediaDecision(action: .allow, deviceClass: nil, rule: .hubNeverGoverned, mode: rules.mode, reason: reason)
+        }
         guard let deviceClass = classification.deviceClass else {
             return MediaDecision(action: .allow, deviceClass: nil, rule: .notRemovable, mode: rules.mode, reason: classification.reason)
         }
