@@ -97,6 +97,8 @@ MD
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/media-bench.sh >> docs/benchmarks.md
 echo >> docs/benchmarks.md
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/pam-bench.sh >> docs/benchmarks.md
+echo >> docs/benchmarks.md
+MAMORI_BIN_DIR="$PWD/$bin" bash scripts/pam-flood-bench.sh >> docs/benchmarks.md
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/collector-bench.sh >> docs/benchmarks.md
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/fleet-bench.sh >> docs/benchmarks.md
 echo >> docs/benchmarks.md

@@ -112,7 +112,8 @@ struct EnrollTokenCreate: AsyncParsableCommand {
         guard let organisation = Organisation(identifierOrName: org) else {
             throw InputError("unknown organisation \(org) (one of \(Organisation.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        guard let seconds = Self.parseDuration(expires) else { throw InputError("--expires must look like 30m, 12h or 7d") }
+        guard let seconds = Self.parseDuration(expires) else { throw InputError("--expires must look like 30m, 12h or 7d, found `\(expires)`") }
+        guard (60...(90 * 86400)).contains(seconds) else { throw InputError("--expires must be between 1m and 90d, found `\(expires)`") }
         let reply = try await collector.withClient { client, token in
             try await client.createEnrollToken(adminToken: token, organisation: organisation.rawValue, group: group, expiresSeconds: seconds)
         }
@@ -122,15 +123,15 @@ struct EnrollTokenCreate: AsyncParsableCommand {
         }
     }
 
+    /// `30s`, `15m`, `12h`, `7d` in seconds; nil for anything else, including a count whose
+    /// seconds do not fit in 64 bits (never an arithmetic trap).
     static func parseDuration(_ text: String) -> Int64? {
-        guard let unit = text.last, let value = Int64(text.dropLast()), value > 0 else { return nil }
-        switch unit {
-        case "s": return value
-        case "m": return value * 60
-        case "h": return value * 3600
-        case "d": return value * 86400
-        default: return nil
-        }
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        guard let last = text.last, let unit = units[last] else { return nil }
+        let digits = text.dropLast()
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(digits), value > 0 else { return nil }
+        let (seconds, overflow) = value.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : seconds
     }
 }
 

@@ -72,6 +72,15 @@ import Testing
         let badOrg = try CLI.run("mamorictl", ["enroll-token", "create", "--org", "parliament", "--token-file", collector.tokenFile],
                                  environment: collector.environment)
         #expect(badOrg.status == 2)
+        // Durations that would overflow (this one trapped, exit 132) or fall outside 1m...90d:
+        // one line, exit 2, nothing asked of the collector.
+        for expires in ["999999999999999999d", "9223372036854775807s", "106751991167301d", "91d", "30s", "0d", "12", "d", "1.5h"] {
+            let bad = try CLI.run("mamorictl", ["enroll-token", "create", "--org", "mayor", "--expires", expires, "--token-file", collector.tokenFile],
+                                  environment: collector.environment)
+            #expect(bad.status == 2, "--expires \(expires): exit \(bad.status) \(bad.stderr)")
+            #expect(bad.stderr.contains("--expires"), "--expires \(expires): \(bad.stderr)")
+            #expect(bad.stderr.split(separator: "\n").count == 1, "--expires \(expires): \(bad.stderr)")
+        }
         let wrongToken = try CLI.run("mamorictl", ["enroll-token", "create", "--org", "mayor"],
                                      environment: collector.environment.merging(["MAMORI_TOKEN": "mamori_admin_nope"]) { $1 })
         #expect(wrongToken.status == 1)

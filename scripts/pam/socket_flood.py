@@ -51,6 +51,8 @@ def stop(signum, frame_):
 def hold(path, count, seconds, trickle):
     end = time.monotonic() + seconds
     signal.signal(signal.SIGTERM, stop)
+    # A parent started from a thread that blocks SIGTERM (a test runner's) hands the mask on.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     opened = closed_by_agent = 0
     sockets = {}
     payload = frame("root")
