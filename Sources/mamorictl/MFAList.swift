@@ -34,12 +34,16 @@ struct MFAList: ParsableCommand {
             "recovery_codes_left": .int(Int64(record.state.recoveryCodes.count)),
         ]
         if let until = record.state.lockedUntil { object["locked_until"] = .int(until) }
+        object["lockouts"] = .int(Int64(record.state.consecutiveLockouts))
+        object["needs_administrator_unlock"] = .bool(record.state.needsAdministratorUnlock)
         return .object(object)
     }
 
     static func text(_ record: MFAUserRecord) -> String {
-        let lock = record.state.lockedUntil.map { " locked-until=\(Timestamp(secondsSinceEpoch: $0))" } ?? ""
+        let lock = record.state.needsAdministratorUnlock ? " locked-until=administrator-unlock"
+            // Past year 9999 a time is not printable (and would overflow microseconds).
+            : record.state.lockedUntil.map { $0 <= 253_402_300_799 ? " locked-until=\(Timestamp(secondsSinceEpoch: $0))" : " locked-until=far-future" } ?? ""
         return "\(record.user) \(record.credential.factor.rawValue) \(record.credential.parameters.algorithm.rawValue) "
-            + "failures=\(record.state.consecutiveFailures) recovery-codes=\(record.state.recoveryCodes.count)\(lock)"
+            + "failures=\(record.state.consecutiveFailures) lockouts=\(record.state.consecutiveLockouts) recovery-codes=\(record.state.recoveryCodes.count)\(lock)"
     }
 }

@@ -49,12 +49,15 @@ struct MFAUnlock: ParsableCommand {
             let before = record.state
             record.state.consecutiveFailures = 0
             record.state.lockedUntil = nil
+            record.state.consecutiveLockouts = 0
             return (record, before)
         }
         guard let previous else {
             Output.error("\(user) is not enrolled")
             throw ExitStatus.failed
         }
-        print("unlocked \(user) (had \(previous.consecutiveFailures) failures\(previous.lockedUntil == nil ? "" : ", was locked"))")
+        let lock = previous.needsAdministratorUnlock ? ", was locked until an administrator unlocks it"
+            : previous.lockedUntil == nil ? "" : ", was locked"
+        print("unlocked \(user) (had \(previous.consecutiveFailures) failures, \(previous.consecutiveLockouts) consecutive lockouts\(lock))")
     }
 }

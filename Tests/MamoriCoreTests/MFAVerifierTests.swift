@@ -50,6 +50,90 @@ import Testing
         #expect(result.lockoutStarted == nil)
     }
 
+    /// Runs `threshold` wrong codes starting at `time`, returns the state and the lockout's end.
+    static func lockOut(_ state: MFAUserState, at time: Int64, policy: MFAPolicy) -> (MFAUserState, Int64?) {
+        var state = state
+        var started: Int64?
+        for offset in 0..<Int64(policy.lockoutThreshold) {
+            let result = MFAVerifier.attempt(code: "abcdef", credential: totp, state: state, policy: policy, now: time + offset)
+            state = result.state
+            started = result.lockoutStarted ?? started
+        }
+        return (state, started)
+    }
+
+    /// Each consecutive lockout doubles (15 min, 30 min, 1 h, ... capped at a day); the last one
+    /// allowed (threshold × max_lockouts ≤ 100 failures) holds until an administrator unlocks,
+    /// even the right code and even years later. Injected clock: no waiting.
+    @Test func consecutiveLockoutsDoubleThenNeedAnAdministrator() throws {
+        let policy = MFAPolicy(window: 1, hotpLookAhead: 10, lockoutThreshold: 5, lockoutDuration: 900, maxLockouts: 8)
+        var state = MFAUserState()
+        var time = Self.now
+        var lengths: [Int64] = []
+        for lockout in 1...7 {
+            let (next, until) = Self.lockOut(state, at: time, policy: policy)
+            let end = try #require(until)
+            lengths.append(end - (time + 4))
+            #expect(next.consecutiveLockouts == lockout)
+            #expect(!next.needsAdministratorUnlock)
+            // Locked: even the right code is refused until the end.
+            let refused = MFAVerifier.attempt(code: Self.code(at: end - 1), credential: Self.totp, state: next, policy: policy, now: end - 1)
+            #expect(refused.outcome == .lockedOut(until: end))
+            state = next
+            time = end
+        }
+        #expect(lengths == [900, 1800, 3600, 7200, 14_400, 28_800, 57_600])
+        // The 8th lockout (40 failures in all) is for good.
+        let (final, until) = Self.lockOut(state, at: time, policy: policy)
+        #expect(final.needsAdministratorUnlock)
+        #expect(until == MFAUserState.lockedUntilUnlocked)
+        let tenYears = time + 10 * 365 * 86_400
+        let right = MFAVerifier.attempt(code: Self.code(at: tenYears), credential: Self.totp, state: final, policy: policy, now: tenYears)
+        #expect(right.outcome == .lockedOut(until: MFAUserState.lockedUntilUnlocked))
+        // Only an administrator's unlock (what `mamorictl mfa unlock` does) lets the user in.
+        var unlocked = final
+        unlocked.lockedUntil = nil
+        unlocked.consecutiveFailures = 0
+        unlocked.consecutiveLockouts = 0
+        #expect(MFAVerifier.attempt(code: Self.code(at: tenYears), credential: Self.totp, state: unlocked, policy: policy, now: tenYears).outcome.isSuccess)
+    }
+
+    @Test func aSuccessEndsTheEscalationAndTheCapIsADay() {
+        let policy = MFAPolicy(window: 1, hotpLookAhead: 10, lockoutThreshold: 2, lockoutDuration: 3600, maxLockouts: 50)
+        #expect(policy.lockoutLength(forLockout: 1) == 3600)
+        #expect(policy.lockoutLength(forLockout: 5) == 86_400)
+        #expect(policy.lockoutLength(forLockout: 49) == 86_400)
+        #expect(policy.lockoutLength(forLockout: 50) == nil)
+        var (state, until) = Self.lockOut(MFAUserState(), at: Self.now, policy: policy)
+        (state, until) = Self.lockOut(state, at: until!, policy: policy)
+        #expect(state.consecutiveLockouts == 2)
+        let success = MFAVerifier.attempt(code: Self.code(at: until!), credential: Self.totp, state: state, policy: policy, now: until!)
+        #expect(success.outcome.isSuccess)
+        #expect(success.state.consecutiveLockouts == 0)
+        let (again, end) = Self.lockOut(success.state, at: until! + 60, policy: policy)
+        #expect(again.consecutiveLockouts == 1)
+        #expect(end == until! + 60 + 1 + 3600)
+    }
+
+    /// NIST SP 800-63B: never more than 100 consecutive failures before an administrator must act.
+    @Test(arguments: [(5, 10, 10), (5, 100, 20), (100, 10, 1), (30, 7, 3), (1, 1000, 100)])
+    func maxLockoutsNeverAllowsMoreThanAHundredFailures(threshold: Int, asked: Int, expected: Int) {
+        let policy = MFAPolicy(lockoutThreshold: threshold, maxLockouts: asked)
+        #expect(policy.maxLockouts == expected)
+        #expect(policy.lockoutThreshold * policy.maxLockouts <= 100)
+    }
+
+    @Test func theLockoutCountSurvivesTheStateFileAndTheJournalRecord() throws {
+        var state = MFAUserState(consecutiveFailures: 2, lockedUntil: MFAUserState.lockedUntilUnlocked, consecutiveLockouts: 7)
+        let record = MFAUserRecord(user: "tanaka", credential: Self.totp, state: state)
+        #expect(MFAUserRecord(json: record.json)?.state == state)
+        let carried = MFAJournalState(generation: "ab", before: MFAUserState(), after: state)
+        let decoded = try #require(MFAJournalState(json: carried.json))
+        #expect(decoded.applied(to: MFAUserState()).consecutiveLockouts == 7)
+        state.consecutiveLockouts = 0
+        #expect(MFAUserRecord(json: MFAUserRecord(user: "tanaka", credential: Self.totp, state: state).json)?.state.consecutiveLockouts == 0)
+    }
+
     @Test func lockoutAfterThresholdRefusesEvenTheRightCode() {
         var state = MFAUserState()
         for failure in 1...3 {

@@ -79,6 +79,28 @@ struct ProfileParserTests {
         #expect(diagnostics[6].message.contains("10.1.0.0/16"))
     }
 
+    /// threshold × max_lockouts is capped at 100 failures (NIST SP 800-63B); unset, the number of
+    /// lockouts that fits is taken, at most 10.
+    @Test(arguments: [
+        ("    threshold: 10\n    max_lockouts: 11\n", nil, "110 failures"),
+        ("    threshold: 10\n    max_lockouts: 10\n", 10, nil),
+        ("    threshold: 30\n", 3, nil),
+        ("    duration: 10m\n", 10, nil),
+        ("    max_lockouts: 0\n", nil, "1...100"),
+    ] as [(String, Int?, String?)])
+    func maxLockoutsRespectsTheHundredFailureCap(lockout: String, expected: Int?, problem: String?) {
+        let source = ProfileFixture.minimalProfile + "mfa:\n  lockout:\n" + lockout
+        let diagnostics = ProfileParser.lint(source)
+        if let problem {
+            #expect(diagnostics.count == 1)
+            #expect(diagnostics.first?.path == "mfa.lockout.max_lockouts")
+            #expect(diagnostics.first?.message.contains(problem) == true, "\(diagnostics)")
+        } else {
+            #expect(diagnostics.isEmpty, "\(diagnostics)")
+            if case .success(let profile) = ProfileParser.parse(source) { #expect(profile.mfa.maxLockouts == expected) } else { Issue.record("did not parse") }
+        }
+    }
+
     @Test func reportsMissingRequiredKeysAtTheirMapping() {
         let diagnostics = ProfileParser.lint("name: x\nscope:\n  host_groups: [a]\n")
         #expect(diagnostics.map(\.description) == [

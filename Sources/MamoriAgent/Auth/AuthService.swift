@@ -160,12 +160,17 @@ public final class AuthService {
             decision = Decision(response: AuthResponse(status: .replayed, message: "This code was already used; wait for the next one."),
                                 events: [(AuthEventKind.replay, ["failures": .int(Int64(failures))])])
         case .lockedOut(let until):
-            decision = Decision(response: AuthResponse(status: .lockedOut, message: "Too many failed attempts; the account is locked for now."),
+            let message = until == MFAUserState.lockedUntilUnlocked
+                ? "Too many failed attempts; the account is locked until an administrator unlocks it."
+                : "Too many failed attempts; the account is locked for now."
+            decision = Decision(response: AuthResponse(status: .lockedOut, message: message),
                                 events: [(AuthEventKind.lockout, ["locked_until": .int(until), "refused": .bool(true)])])
         }
         if let until = attempt.lockoutStarted {
             decision.events.append((AuthEventKind.lockout, [
                 "locked_until": .int(until), "failures": .int(Int64(attempt.state.consecutiveFailures)), "refused": .bool(false),
+                "lockouts": .int(Int64(attempt.state.consecutiveLockouts)),
+                "needs_administrator_unlock": .bool(until == MFAUserState.lockedUntilUnlocked),
             ]))
         }
         return decision

@@ -14,6 +14,7 @@ public struct MFARulesLoad: Sendable {
             "source": .string(profileName == nil ? "defaults" : "profile"),
             "lockout_threshold": .int(Int64(rules.lockoutThreshold)),
             "lockout_duration": .int(rules.lockoutDuration),
+            "max_lockouts": .int(Int64(rules.maxLockouts)),
             "window": .int(Int64(rules.window)),
             "exempt_accounts": .array(rules.exemptAccounts.map { .string($0) }),
             "recovery_codes": .bool(rules.recoveryCodesEnabled),

@@ -74,6 +74,31 @@ public final class JournalStore {
     private let lock: FileHandleFD
     private var segment: FileHandleFD
     private var segmentSize: Int
+    /// The state after the last synced write: a failed append goes back to exactly this.
+    private var durable: DurablePoint
+    /// Appends that failed since the last one that succeeded (journalled by the next success).
+    private var failures: FailedAppends?
+    /// A key replacement that failed after its epoch-end checkpoint was synced: retried before
+    /// anything else is written, so no record is ever sealed under a key the disk does not hold.
+    private var pendingKeyState: EpochKeyState?
+
+    struct DurablePoint {
+        var sealer: JournalSealer
+        var segment: FileHandleFD
+        var segmentSize: Int
+    }
+
+    struct FailedAppends {
+        var attempts: Int
+        var records: Int
+        var first: Timestamp
+        var last: Timestamp
+        var firstError: String
+        var lastError: String
+    }
+
+    /// Appends that failed and were rolled back since the last success (0 when none).
+    public var failedAppends: Int { failures?.attempts ?? 0 }
 
     public var host: String { sealer.host }
     public var nextSeq: UInt64 { sealer.nextSeq }
@@ -89,6 +114,7 @@ public final class JournalStore {
         self.lock = lock
         self.segment = segment
         self.segmentSize = segmentSize
+        self.durable = DurablePoint(sealer: sealer, segment: segment, segmentSize: segmentSize)
     }
 
     static func acquireLock(_ paths: JournalPaths) throws -> FileHandleFD {
@@ -271,10 +297,61 @@ public final class JournalStore {
 
     /// Group commit: appends several events with one write and one sync; every receipt is
     /// returned only after all of them are on disk.
+    ///
+    /// A failed write or sync (ENOSPC, EIO) is rolled back: the segment is truncated to the last
+    /// synced offset and the sequence, head and epoch go back to what they were, so the journal
+    /// stays a valid chain and the next append continues it; the error is thrown (the caller
+    /// fails closed). The first append that succeeds afterwards is preceded by one
+    /// `journal.write-failed` record with the count of lost attempts and the errors.
     public func append(_ events: [(kind: String, payload: [String: JSONValue])], now: Timestamp) throws -> [JournalReceipt] {
         for event in events where !JournalRecord.isValidKind(event.kind) {
             throw JournalStoreError(code: .invalidEvent, description: "invalid event kind \"\(event.kind)\"")
         }
+        do {
+            try retryPendingKeyState()
+            guard let failed = failures else { return try appendUnguarded(events, now: now) }
+            let note: (kind: String, payload: [String: JSONValue]) = (JournalKind.writeFailed, [
+                "attempts": .int(Int64(failed.attempts)), "records_refused": .int(Int64(failed.records)),
+                "first": .string(failed.first.description), "last": .string(failed.last.description),
+                "first_error": .string(failed.firstError), "last_error": .string(failed.lastError),
+            ])
+            let receipts = try appendUnguarded([note] + events, now: now)
+            failures = nil
+            return Array(receipts.dropFirst())
+        } catch {
+            rollBack()
+            var failed = failures ?? FailedAppends(attempts: 0, records: 0, first: now, last: now,
+                                                   firstError: "\(error)", lastError: "\(error)")
+            failed.attempts += 1
+            failed.records += events.count
+            failed.last = now
+            failed.lastError = "\(error)"
+            failures = failed
+            throw error
+        }
+    }
+
+    /// Back to the last synced point: truncate what a failed write left, drop a segment file
+    /// this append started, restore the sealer.
+    private func rollBack() {
+        if segment !== durable.segment {
+            // A segment started by the failed append: empty of durable records, so removed.
+            let name = JournalDirectory.segmentName(firstSeq: durable.sealer.nextSeq)
+            unlink(paths.journalDirectory + "/" + name)
+            segment = durable.segment
+        }
+        try? segment.truncate(to: durable.segmentSize)
+        segmentSize = durable.segmentSize
+        sealer = durable.sealer
+    }
+
+    private func retryPendingKeyState() throws {
+        guard let state = pendingKeyState else { return }
+        try keyFile.replace(with: state)
+        pendingKeyState = nil
+    }
+
+    private func appendUnguarded(_ events: [(kind: String, payload: [String: JSONValue])], now: Timestamp) throws -> [JournalReceipt] {
         var buffer: [UInt8] = []
         var firstSeq = sealer.nextSeq
         var receipts: [JournalReceipt] = []
@@ -304,9 +381,15 @@ public final class JournalStore {
             try closeEpoch(now: now)
             return JournalReceipt(seq: seq, hash: sealer.head)
         }
-        let sealed = sealer.checkpoint(reason: reason, time: now)
-        try write(sealed.line + [0x0A], firstSeq: sealed.seq)
-        return JournalReceipt(seq: sealed.seq, hash: sealed.hash)
+        do {
+            try retryPendingKeyState()
+            let sealed = sealer.checkpoint(reason: reason, time: now)
+            try write(sealed.line + [0x0A], firstSeq: sealed.seq)
+            return JournalReceipt(seq: sealed.seq, hash: sealed.hash)
+        } catch {
+            rollBack()
+            throw error
+        }
     }
 
     /// Ends the epoch if its record count or age says so; the agent calls this on a timer so a
@@ -330,7 +413,17 @@ public final class JournalStore {
         line.append(0x0A)
         try write(line, firstSeq: sealed.seq, forceSync: true)
         let key = sealer.advanceEpoch(now: now)
-        try keyFile.replace(with: EpochKeyState(key: key, firstSeq: sealer.nextSeq, startedAt: now))
+        // The checkpoint is on disk: the epoch has ended whatever happens to the key file, and
+        // the old key must go. If the replacement fails (a full disk), nothing more is written
+        // until it succeeds (`retryPendingKeyState`); a restart advances the key the same way.
+        let state = EpochKeyState(key: key, firstSeq: sealer.nextSeq, startedAt: now)
+        durable = DurablePoint(sealer: sealer, segment: segment, segmentSize: segmentSize)
+        do {
+            try keyFile.replace(with: state)
+        } catch {
+            pendingKeyState = state
+            throw error
+        }
     }
 
     private func write(_ buffer: [UInt8], firstSeq: UInt64, forceSync: Bool = false) throws {
@@ -352,5 +445,7 @@ public final class JournalStore {
         }
         segmentSize += buffer.count
         if options.durability == .syncEachAppend || forceSync { try segment.syncData() }
+        // Synced (or, for bulk generation with `syncOnClose`, as durable as that mode ever is).
+        durable = DurablePoint(sealer: sealer, segment: segment, segmentSize: segmentSize)
     }
 }

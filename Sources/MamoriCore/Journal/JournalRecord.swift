@@ -107,6 +107,9 @@ public enum JournalKind {
     public static let created = "journal.created"
     public static let checkpoint = "journal.checkpoint"
     public static let recovered = "journal.recovered"
+    /// Appends failed (a full disk, an I/O error) and were rolled back; written by the first
+    /// append that succeeds afterwards, with the count of lost attempts.
+    public static let writeFailed = "journal.write-failed"
     public static let spoolLimit = "journal.spool-limit"
 }
 

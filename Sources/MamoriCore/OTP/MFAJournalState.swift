@@ -13,6 +13,7 @@ public struct MFAJournalState: Sendable, Equatable {
     public var hotpCounter: UInt64
     public var consecutiveFailures: Int
     public var lockedUntil: Int64?
+    public var consecutiveLockouts: Int
     public var recoveryCodesLeft: Int
     /// The salt of the recovery code this login used up, if it used one.
     public var recoveryCodeUsed: [UInt8]?
@@ -24,6 +25,7 @@ public struct MFAJournalState: Sendable, Equatable {
         hotpCounter = after.hotpCounter
         consecutiveFailures = after.consecutiveFailures
         lockedUntil = after.lockedUntil
+        consecutiveLockouts = after.consecutiveLockouts
         recoveryCodesLeft = after.recoveryCodes.count
         recoveryCodeUsed = before.recoveryCodes.first { !after.recoveryCodes.contains($0) }?.salt
     }
@@ -44,6 +46,7 @@ public struct MFAJournalState: Sendable, Equatable {
         ]
         if let lastAcceptedStep { members["last_step"] = .int(lastAcceptedStep) }
         if let lockedUntil { members["locked_until"] = .int(lockedUntil) }
+        if consecutiveLockouts > 0 { members["lockouts"] = .int(Int64(consecutiveLockouts)) }
         if let recoveryCodeUsed { members["recovery_used"] = .string(Hex.encode(recoveryCodeUsed)) }
         return .object(members)
     }
@@ -59,6 +62,8 @@ public struct MFAJournalState: Sendable, Equatable {
         let used = json["recovery_used"]
         if let lastStep, lastStep.intValue == nil { return nil }
         if let lockedUntil, lockedUntil.intValue == nil { return nil }
+        let lockouts = json["lockouts"]
+        if let lockouts, !(lockouts.intValue.map { (0...1_001).contains($0) } ?? false) { return nil }
         var usedSalt: [UInt8]?
         if let used {
             guard let salt = used.stringValue.flatMap({ Hex.decode($0) }), salt.count == RecoveryCode.saltLength else { return nil }
@@ -69,6 +74,7 @@ public struct MFAJournalState: Sendable, Equatable {
         self.hotpCounter = counter
         self.consecutiveFailures = Int(failures)
         self.lockedUntil = lockedUntil?.intValue
+        self.consecutiveLockouts = Int(lockouts?.intValue ?? 0)
         self.recoveryCodesLeft = Int(left)
         self.recoveryCodeUsed = usedSalt
     }
@@ -80,6 +86,7 @@ public struct MFAJournalState: Sendable, Equatable {
         next.hotpCounter = hotpCounter
         next.consecutiveFailures = consecutiveFailures
         next.lockedUntil = lockedUntil
+        next.consecutiveLockouts = consecutiveLockouts
         if let recoveryCodeUsed, let index = next.recoveryCodes.firstIndex(where: { $0.salt == recoveryCodeUsed }) {
             next.recoveryCodes.remove(at: index)
         }

@@ -36,6 +36,7 @@ public struct MFAUserRecord: Sendable, Equatable {
         ]
         if let step = self.state.lastAcceptedStep { state["last_step"] = .int(step) }
         if let until = self.state.lockedUntil { state["locked_until"] = .int(until) }
+        if self.state.consecutiveLockouts > 0 { state["lockouts"] = .int(Int64(self.state.consecutiveLockouts)) }
         var members: [String: JSONValue] = [
             "version": .int(Self.formatVersion),
             "user": .string(user),
@@ -94,7 +95,10 @@ public struct MFAUserRecord: Sendable, Equatable {
         let lockedUntil = json["locked_until"]
         if let lastStep, lastStep.intValue == nil { return nil }
         if let lockedUntil, lockedUntil.intValue == nil { return nil }
+        let lockouts = json["lockouts"]
+        if let lockouts, !(lockouts.intValue.map { (0...1_001).contains($0) } ?? false) { return nil }
         return MFAUserState(lastAcceptedStep: lastStep?.intValue, hotpCounter: counter,
-                            consecutiveFailures: Int(failures), lockedUntil: lockedUntil?.intValue, recoveryCodes: codes)
+                            consecutiveFailures: Int(failures), lockedUntil: lockedUntil?.intValue, recoveryCodes: codes,
+                            consecutiveLockouts: Int(lockouts?.intValue ?? 0))
     }
 }

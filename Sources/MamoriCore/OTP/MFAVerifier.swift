@@ -23,15 +23,25 @@ public struct MFAUserState: Sendable, Equatable {
     public var lockedUntil: Int64?
     /// Unused recovery codes; a used one is removed.
     public var recoveryCodes: [RecoveryCodeHash]
+    /// Lockouts since the last success: each doubles the next one's length, and the last allowed
+    /// one (`MFAPolicy.maxLockouts`) lasts until an administrator unlocks the account.
+    public var consecutiveLockouts: Int
 
     public init(lastAcceptedStep: Int64? = nil, hotpCounter: UInt64 = 0, consecutiveFailures: Int = 0,
-                lockedUntil: Int64? = nil, recoveryCodes: [RecoveryCodeHash] = []) {
+                lockedUntil: Int64? = nil, recoveryCodes: [RecoveryCodeHash] = [], consecutiveLockouts: Int = 0) {
         self.lastAcceptedStep = lastAcceptedStep
         self.hotpCounter = hotpCounter
         self.consecutiveFailures = consecutiveFailures
         self.lockedUntil = lockedUntil
         self.recoveryCodes = recoveryCodes
+        self.consecutiveLockouts = consecutiveLockouts
     }
+
+    /// `lockedUntil` for a lockout only an administrator's unlock ends.
+    public static let lockedUntilUnlocked = Int64.max
+
+    /// True when only an administrator's unlock ends the lockout.
+    public var needsAdministratorUnlock: Bool { lockedUntil == Self.lockedUntilUnlocked }
 }
 
 /// The profile's rules as the verifier needs them.
@@ -42,21 +52,36 @@ public struct MFAPolicy: Sendable, Equatable {
     public var hotpLookAhead: Int
     public var lockoutThreshold: Int
     public var lockoutDuration: Int64
+    /// Consecutive lockouts before only an administrator can unlock; threshold × this ≤ 100.
+    public var maxLockouts: Int
     public var recoveryCodesEnabled: Bool
+    /// The longest a timed lockout lasts, however often it doubled.
+    public static let maxLockoutDuration: Int64 = 86_400
 
     public init(window: Int = 1, hotpLookAhead: Int = 10, lockoutThreshold: Int = 5, lockoutDuration: Int64 = 900,
-                recoveryCodesEnabled: Bool = true) {
+                maxLockouts: Int = 10, recoveryCodesEnabled: Bool = true) {
         // Clamped rather than trusted, so no caller can make the verifier loop forever or never lock.
         self.window = min(max(window, 0), 5)
         self.hotpLookAhead = min(max(hotpLookAhead, 0), 100)
         self.lockoutThreshold = min(max(lockoutThreshold, 1), 100)
-        self.lockoutDuration = min(max(lockoutDuration, 1), 86_400)
+        self.lockoutDuration = min(max(lockoutDuration, 1), Self.maxLockoutDuration)
+        // NIST SP 800-63B: at most 100 consecutive failures in all before an administrator steps in.
+        self.maxLockouts = min(max(maxLockouts, 1), max(1, 100 / self.lockoutThreshold))
         self.recoveryCodesEnabled = recoveryCodesEnabled
     }
 
     public init(rules: MFARules) {
         self.init(window: rules.window, hotpLookAhead: rules.window * 10, lockoutThreshold: rules.lockoutThreshold,
-                  lockoutDuration: rules.lockoutDuration, recoveryCodesEnabled: rules.recoveryCodesEnabled)
+                  lockoutDuration: rules.lockoutDuration, maxLockouts: rules.maxLockouts, recoveryCodesEnabled: rules.recoveryCodesEnabled)
+    }
+
+    /// How long the `lockout`-th consecutive lockout lasts (1 for the first): the base duration
+    /// doubled each time, capped at a day; nil for the last one, which needs an administrator.
+    public func lockoutLength(forLockout lockout: Int) -> Int64? {
+        guard lockout < maxLockouts else { return nil }
+        let doublings = min(max(lockout - 1, 0), 20)
+        let (length, overflow) = lockoutDuration.multipliedReportingOverflow(by: Int64(1) << doublings)
+        return overflow ? Self.maxLockoutDuration : min(length, Self.maxLockoutDuration)
     }
 
     public static let `default` = MFAPolicy(rules: .default)
@@ -136,6 +161,7 @@ public enum MFAVerifier {
             var next = state
             next.lastAcceptedStep = step
             next.consecutiveFailures = 0
+            next.consecutiveLockouts = 0
             return MFAAttempt(state: next, outcome: .accepted(step: step), lockoutStarted: nil)
         }
         return failure(state: state, policy: policy, now: now, replay: stale)
@@ -159,6 +185,7 @@ public enum MFAVerifier {
             var next = state
             next.hotpCounter = counter + 1
             next.consecutiveFailures = 0
+            next.consecutiveLockouts = 0
             return MFAAttempt(state: next, outcome: .accepted(step: Int64(truncatingIfNeeded: counter)), lockoutStarted: nil)
         }
         return failure(state: state, policy: policy, now: now, replay: replay)
@@ -176,6 +203,7 @@ public enum MFAVerifier {
         var next = state
         next.recoveryCodes.remove(at: index)
         next.consecutiveFailures = 0
+        next.consecutiveLockouts = 0
         return MFAAttempt(state: next, outcome: .recoveryAccepted(remaining: next.recoveryCodes.count), lockoutStarted: nil)
     }
 
@@ -184,8 +212,14 @@ public enum MFAVerifier {
         next.consecutiveFailures = min(state.consecutiveFailures, Int(Int32.max) - 1) + 1
         var started: Int64?
         if next.consecutiveFailures >= policy.lockoutThreshold {
-            let (until, overflow) = now.addingReportingOverflow(policy.lockoutDuration)
-            next.lockedUntil = overflow ? Int64.max : until
+            next.consecutiveLockouts = min(state.consecutiveLockouts, 1_000) + 1
+            if let length = policy.lockoutLength(forLockout: next.consecutiveLockouts) {
+                let (until, overflow) = now.addingReportingOverflow(length)
+                // A timed lockout never takes the administrator-only value by accident.
+                next.lockedUntil = overflow ? MFAUserState.lockedUntilUnlocked - 1 : min(until, MFAUserState.lockedUntilUnlocked - 1)
+            } else {
+                next.lockedUntil = MFAUserState.lockedUntilUnlocked
+            }
             started = next.lockedUntil
         }
         let failures = next.consecutiveFailures

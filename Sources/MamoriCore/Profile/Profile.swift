@@ -158,8 +158,12 @@ public struct MFARules: Sendable, Equatable {
     public var window: Int
     /// Consecutive failures before lockout: 1...100 (NIST SP 800-63B caps it at 100).
     public var lockoutThreshold: Int
-    /// Seconds a locked-out account stays locked.
+    /// Seconds a locked-out account stays locked the first time; each consecutive lockout (no
+    /// success in between) doubles it, up to a day.
     public var lockoutDuration: Int64
+    /// Consecutive lockouts after which only an administrator's unlock helps (`mamorictl mfa
+    /// unlock`); `lockoutThreshold × maxLockouts` is at most 100 failures in all (NIST SP 800-63B).
+    public var maxLockouts: Int
     public var exemptAccounts: [String]
     public var recoveryCodesEnabled: Bool
     public var recoveryCodeCount: Int
@@ -168,7 +172,7 @@ public struct MFARules: Sendable, Equatable {
 
     public static let `default` = MFARules(
         services: defaultServices, factors: [.totp], timeStep: 30, window: 1,
-        lockoutThreshold: 5, lockoutDuration: 900, exemptAccounts: [],
+        lockoutThreshold: 5, lockoutDuration: 900, maxLockouts: 10, exemptAccounts: [],
         recoveryCodesEnabled: true, recoveryCodeCount: 10
     )
 }

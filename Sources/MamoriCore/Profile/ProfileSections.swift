@@ -101,14 +101,14 @@ extension ProfileBuilder {
         let factors = fields["factors"].map { factorList($0) } ?? defaults.factors
         let timeStep = fields["time_step"].map { reader.duration($0, "mfa.time_step", in: 15...120) } ?? Int64(defaults.timeStep)
         let window = fields["window"].map { reader.integer($0, "mfa.window", in: 0...5) } ?? Int64(defaults.window)
-        let lockout = fields["lockout"].map { self.lockout($0) } ?? (defaults.lockoutThreshold, defaults.lockoutDuration)
+        let lockout = fields["lockout"].map { self.lockout($0) } ?? (defaults.lockoutThreshold, defaults.lockoutDuration, defaults.maxLockouts)
         let exempt = fields["exempt_accounts"].map {
             reader.stringList($0, "mfa.exempt_accounts") { Self.isAccountName($0) ? nil : "`\($0)` is not a user name" }
         } ?? defaults.exemptAccounts
         let recovery = fields["recovery_codes"].map { recoveryCodes($0) } ?? (defaults.recoveryCodesEnabled, defaults.recoveryCodeCount)
         guard let services, let factors, let timeStep, let window, let lockout, let exempt, let recovery else { return nil }
         return MFARules(services: services, factors: factors, timeStep: Int(timeStep), window: Int(window),
-                        lockoutThreshold: lockout.0, lockoutDuration: lockout.1, exemptAccounts: exempt,
+                        lockoutThreshold: lockout.0, lockoutDuration: lockout.1, maxLockouts: lockout.2, exemptAccounts: exempt,
                         recoveryCodesEnabled: recovery.0, recoveryCodeCount: recovery.1)
     }
 
@@ -137,13 +137,23 @@ extension ProfileBuilder {
         return factors
     }
 
-    mutating func lockout(_ node: Node) -> (Int, Int64)? {
-        guard let fields = reader.mapping(node, "mfa.lockout", allowed: ["threshold", "duration"]) else { return nil }
+    mutating func lockout(_ node: Node) -> (Int, Int64, Int)? {
+        guard let fields = reader.mapping(node, "mfa.lockout", allowed: ["threshold", "duration", "max_lockouts"]) else { return nil }
         // NIST SP 800-63B allows at most 100 consecutive failures before lockout.
         let threshold = fields["threshold"].map { reader.integer($0, "mfa.lockout.threshold", in: 1...100) } ?? 5
         let duration = fields["duration"].map { reader.duration($0, "mfa.lockout.duration", in: 60...86_400) } ?? 900
         guard let threshold, let duration else { return nil }
-        return (Int(threshold), duration)
+        // Unless given: as many lockouts as fit in 100 failures, at most 10.
+        let fitting = max(1, min(10, 100 / threshold))
+        guard let maxLockouts = fields["max_lockouts"].map({ reader.integer($0, "mfa.lockout.max_lockouts", in: 1...100) }) ?? Int64(fitting) else {
+            return nil
+        }
+        if threshold * maxLockouts > 100 {
+            reader.error(at: fields["max_lockouts"] ?? node, "mfa.lockout.max_lockouts",
+                         "threshold × max_lockouts is \(threshold * maxLockouts) failures; NIST SP 800-63B allows at most 100 before an administrator must unlock")
+            return nil
+        }
+        return (Int(threshold), duration, Int(maxLockouts))
     }
 
     mutating func recoveryCodes(_ node: Node) -> (Bool, Int)? {
