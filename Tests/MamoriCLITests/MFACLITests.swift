@@ -58,18 +58,22 @@ import Testing
         try store.update("tanaka") { record -> (MFAUserRecord?, Void) in
             guard var record else { return (nil, ()) }
             record.state.consecutiveFailures = 5
-            record.state.lockedUntil = 4_000_000_000
+            record.state.lockedUntil = MFAUserState.lockedUntilUnlocked
+            record.state.consecutiveLockouts = 10
             return (record, ())
         }
         let listed = try CLI.mamorictl("mfa", "list", "--root", root.path, "--format", "json")
         #expect(listed.status == 0)
         let entry = try JSONValue.parse(listed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        #expect(entry["failures"] == .int(5) && entry["locked_until"] == .int(4_000_000_000) && entry["recovery_codes_left"] == .int(10))
+        #expect(entry["failures"] == .int(5) && entry["locked_until"] == .int(Int64.max) && entry["recovery_codes_left"] == .int(10))
+        #expect(entry["lockouts"] == .int(10) && entry["needs_administrator_unlock"] == .bool(true))
+        let text = try CLI.mamorictl("mfa", "list", "--root", root.path)
+        #expect(text.stdout.contains("lockouts=10") && text.stdout.contains("locked-until=administrator-unlock"), "\(text.stdout)")
         let unlocked = try CLI.mamorictl("mfa", "unlock", "tanaka", "--root", root.path)
         #expect(unlocked.status == 0)
-        #expect(unlocked.stdout.contains("had 5 failures, was locked"))
+        #expect(unlocked.stdout.contains("had 5 failures, 10 consecutive lockouts, was locked until an administrator unlocks it"), "\(unlocked.stdout)")
         let state = try #require(try store.read("tanaka")).state
-        #expect(state.consecutiveFailures == 0 && state.lockedUntil == nil)
+        #expect(state.consecutiveFailures == 0 && state.lockedUntil == nil && state.consecutiveLockouts == 0)
         #expect(try CLI.mamorictl("mfa", "reset", "tanaka", "--root", root.path).status == 0)
         #expect(try store.read("tanaka") == nil)
         #expect(try CLI.mamorictl("mfa", "reset", "tanaka", "--root", root.path).status == 1)

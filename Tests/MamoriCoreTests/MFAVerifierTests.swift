@@ -101,7 +101,8 @@ import Testing
     @Test func aSuccessEndsTheEscalationAndTheCapIsADay() {
         let policy = MFAPolicy(window: 1, hotpLookAhead: 10, lockoutThreshold: 2, lockoutDuration: 3600, maxLockouts: 50)
         #expect(policy.lockoutLength(forLockout: 1) == 3600)
-        #expect(policy.lockoutLength(forLockout: 5) == 86_400)
+        #expect(policy.lockoutLength(forLockout: 5) == 57_600)
+        #expect(policy.lockoutLength(forLockout: 6) == 86_400)
         #expect(policy.lockoutLength(forLockout: 49) == 86_400)
         #expect(policy.lockoutLength(forLockout: 50) == nil)
         var (state, until) = Self.lockOut(MFAUserState(), at: Self.now, policy: policy)
