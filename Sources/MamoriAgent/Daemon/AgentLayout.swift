@@ -24,6 +24,8 @@ public struct AgentLayout: Sendable {
     public var profilePath: String { root + InstalledProfile.defaultPath }
     /// The signed envelope the installed profile came from, kept for audit.
     public var profileEnvelopePath: String { profileDirectory + "/current.envelope.json" }
+    /// The highest profile version ever accepted for this terminal's scope (anti-rollback).
+    public var profileVersionFloorPath: String { profileDirectory + "/version-floor.json" }
     /// The last receipt the collector signed (`ShipperCursor`).
     public var shipperCursorPath: String { stateDirectory + "/shipper/receipt.json" }
     /// The last posture run's results, for `mamori-agent status`.
