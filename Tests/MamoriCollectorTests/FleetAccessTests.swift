@@ -49,7 +49,7 @@ import Testing
             let assemblyRecord = try await harness.host(assemblyHost.hostId)
             for record in [mayorRecord, assemblyRecord] {
                 try await store.raiseAlert(host: record, kind: "replay", failure: "replayed-request", seq: nil, detail: "test",
-                                           route: "/v1/agent/head", body: [], now: CollectorClock.now())
+                                           route: "/v1/agent/head", body: [], keep: .prefix, now: CollectorClock.now())
             }
             let token = try await harness.token(c.role, c.scope.organisations)
             let audit = c.role != .viewer

@@ -14,7 +14,7 @@ public struct AdminTokenInfo: Sendable, Equatable {
 
 extension CollectorStore {
     static let alertColumns = """
-        id, host_id, org, kind, failure, seq, detail, evidence_id, created_at, acknowledged_at, acknowledged_by, ack_reason
+        id, host_id, org, kind, failure, seq, detail, evidence_id, created_at, acknowledged_at, acknowledged_by, ack_reason, occurrences, last_at
         """
 
     static func decodeAlert(_ row: SQLRow) -> CollectorAlert? {
@@ -23,7 +23,8 @@ extension CollectorStore {
         return CollectorAlert(id: id, hostId: row["host_id"].text, organisation: row["org"].text, kind: kind, failure: failure,
                               seq: row["seq"].int, detail: detail, evidenceId: row["evidence_id"].text, createdAt: created,
                               acknowledgedAt: row["acknowledged_at"].text, acknowledgedBy: row["acknowledged_by"].text,
-                              acknowledgementReason: row["ack_reason"].text)
+                              acknowledgementReason: row["ack_reason"].text, occurrences: row["occurrences"].int ?? 1,
+                              lastAt: row["last_at"].text)
     }
 
     /// Alerts a principal may see, created at or after `since`, oldest first.

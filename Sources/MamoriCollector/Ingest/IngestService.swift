@@ -132,7 +132,7 @@ public struct IngestService: Sendable {
     func refuse(host: HostRecord, failure: JournalFailure, body: [UInt8], now: Timestamp) async throws -> IngestOutcome {
         metrics.recordVerificationFailure(kind: failure.kind.rawValue)
         let alert = try await store.raiseAlert(host: host, kind: "tamper", failure: failure.kind.rawValue, seq: Int64(failure.seq),
-                                               detail: failure.detail, route: "journal", body: body, now: now)
+                                               detail: failure.detail, route: "journal", body: body, keep: .whole, now: now)
         return .tampered(failure, alertId: alert.id, head: host.head)
     }
 }

@@ -11,13 +11,17 @@ public struct CollectorRequest: Sendable {
     public var body: [UInt8]
     /// Query parameters, percent-decoded (the last one wins when a name repeats).
     public var query: [String: String]
+    /// The peer's IP address (no port), when the transport knows it.
+    public var sourceAddress: String?
 
-    public init(method: String, path: String, headers: [String: String], body: [UInt8], query: [String: String] = [:]) {
+    public init(method: String, path: String, headers: [String: String], body: [UInt8], query: [String: String] = [:],
+                sourceAddress: String? = nil) {
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
         self.query = query
+        self.sourceAddress = sourceAddress
     }
 }
 
@@ -115,9 +119,17 @@ extension CollectorService {
         let time = now()
         guard key.isValidSignature(signature, for: message) else {
             metrics.recordRejectedRequest(reason: "bad-signature")
+            // Host ids are not secret: failed authentications are limited per claimed host and
+            // per source address before anything is written, and only a prefix of the body is kept.
+            guard failureLimiter.allow("host:" + hostId, now: time),
+                  failureLimiter.allow("address:" + (request.sourceAddress ?? "unknown"), now: time) else {
+                metrics.recordRejectedRequest(reason: "rate-limit")
+                throw CollectorError.tooManyRequests("too many requests that fail authentication for \(hostId) or from this address; slow down")
+            }
             try await store.raiseAlert(host: host, kind: "forgery", failure: "bad-request-signature", seq: nil,
-                                       detail: "\(request.method) \(request.path) signed with a key that is not the host's",
-                                       route: request.path, body: request.body, now: time)
+                                       detail: "\(request.method) \(request.path) signed with a key that is not the host's"
+                                           + (request.sourceAddress.map { " (from \($0))" } ?? ""),
+                                       route: request.path, body: request.body, keep: .prefix, now: time)
             throw CollectorError.unauthorized("the request signature does not verify under the host's key")
         }
         guard rateLimiter.allow(hostId, now: time) else {
@@ -141,7 +153,7 @@ extension CollectorService {
     func refuseReplay(_ host: HostRecord, _ request: CollectorRequest, _ time: Timestamp, _ detail: String) async throws -> Never {
         metrics.recordRejectedRequest(reason: "replay")
         let alert = try await store.raiseAlert(host: host, kind: "replay", failure: "replayed-request", seq: nil, detail: detail,
-                                               route: request.path, body: request.body, now: time)
+                                               route: request.path, body: request.body, keep: .prefix, now: time)
         logger.warning("replayed request refused", metadata: ["host": "\(host.id)", "alert": "\(alert.id)"])
         throw CollectorError.conflict("replayed request refused: \(detail)")
     }
@@ -293,6 +305,8 @@ extension CollectorAlert {
         if let acknowledgedAt { members["acknowledged_at"] = .string(acknowledgedAt) }
         if let acknowledgedBy { members["acknowledged_by"] = .string(acknowledgedBy) }
         if let acknowledgementReason { members["ack_reason"] = .string(acknowledgementReason) }
+        members["occurrences"] = .int(occurrences)
+        if let lastAt { members["last_at"] = .string(lastAt) }
         return .object(members)
     }
 }

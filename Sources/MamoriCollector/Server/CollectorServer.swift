@@ -22,7 +22,7 @@ public struct CollectorServer: Sendable {
     /// Serves until cancelled or until SIGTERM/SIGINT; `onRunning` gets the bound port (port 0
     /// picks a free one, for tests).
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: CollectorRequestContext.self)
         let service = self.service
         route(router, .get, "/healthz", "healthz") { _ in await service.health() }
         route(router, .get, "/metrics", "metrics") { _ in await service.metricsText() }
@@ -61,12 +61,12 @@ public struct CollectorServer: Sendable {
 
     /// Registers a route whose handler sees a CollectorRequest; errors become JSON with a reason,
     /// and every request is timed into the latency histogram.
-    func route(_ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String, _ name: String,
+    func route(_ router: Router<CollectorRequestContext>, _ method: HTTPRequest.Method, _ path: String, _ name: String,
                limit: Int = 64 << 10, _ handler: @escaping @Sendable (CollectorRequest) async throws -> CollectorResponse) {
         let service = self.service
-        router.on(RouterPath(path), method: method) { request, _ -> Response in
+        router.on(RouterPath(path), method: method) { request, context -> Response in
             let started = ContinuousClock.now
-            let response = await Self.respond(request, limit: limit, service: service, handler)
+            let response = await Self.respond(request, source: context.sourceAddress, limit: limit, service: service, handler)
             service.metrics.recordRequest(route: name, status: response.status, duration: ContinuousClock.now - started)
             var headers = HTTPFields()
             headers[.contentType] = response.contentType
@@ -75,7 +75,7 @@ public struct CollectorServer: Sendable {
         }
     }
 
-    static func respond(_ request: Request, limit: Int, service: CollectorService,
+    static func respond(_ request: Request, source: String?, limit: Int, service: CollectorService,
                         _ handler: @Sendable (CollectorRequest) async throws -> CollectorResponse) async -> CollectorResponse {
         var request = request
         let body: ByteBuffer
@@ -90,7 +90,7 @@ public struct CollectorServer: Sendable {
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         let collectorRequest = CollectorRequest(method: request.method.rawValue, path: request.uri.path, headers: headers,
-                                                body: Array(buffer: body), query: query)
+                                                body: Array(buffer: body), query: query, sourceAddress: source)
         do {
             return try await handler(collectorRequest)
         } catch let error as CollectorError {
@@ -101,5 +101,17 @@ public struct CollectorServer: Sendable {
             service.logger.error("request failed", metadata: ["path": "\(collectorRequest.path)", "error": "\(error)"])
             return .error(.internalError("the collector could not complete the request; see its log"))
         }
+    }
+}
+
+/// Hummingbird's basic context plus the peer's address, for per-address rate limits and alerts.
+struct CollectorRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The peer's IP address, without the port.
+    let sourceAddress: String?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        sourceAddress = source.channel.remoteAddress?.ipAddress
     }
 }

@@ -14,6 +14,9 @@ public final class CollectorService: Sendable {
     public let limits: CollectorLimits
     public let logger: Logger
     let rateLimiter: RateLimiter
+    /// Requests that fail authentication, per claimed host and per source address: checked
+    /// before the failure is written anywhere.
+    let failureLimiter: RateLimiter
     let now: @Sendable () -> Timestamp
 
     public init(store: CollectorStore, box: SecretBox, receiptKey: Curve25519.Signing.PrivateKey, profileRoot: ProfilePublicKey?,
@@ -30,6 +33,7 @@ public final class CollectorService: Sendable {
         self.limits = limits
         self.logger = logger
         self.rateLimiter = RateLimiter(perSecond: limits.requestsPerSecondPerHost, burst: limits.burstPerHost)
+        self.failureLimiter = RateLimiter(perSecond: limits.failedAuthenticationsPerSecond, burst: limits.failedAuthenticationBurst)
         self.now = now
     }
 }
@@ -41,6 +45,9 @@ public struct CollectorLimits: Sendable {
     public var maxRecordsPerBatch = 50_000
     public var requestsPerSecondPerHost = 10.0
     public var burstPerHost = 20.0
+    /// Requests failing authentication allowed per claimed host and per source address.
+    public var failedAuthenticationsPerSecond = 0.2
+    public var failedAuthenticationBurst = 5.0
     public var idleTimeoutSeconds: Int64 = 60
     /// How often agents ship their journal (the profile's `reporting.interval`, 15 minutes by default).
     public var reportingIntervalSeconds: Int64 = 900

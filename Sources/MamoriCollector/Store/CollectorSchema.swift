@@ -175,5 +175,14 @@ public enum CollectorSchema {
             // the per-request host update from being a HOT update (migration 2).
             "CREATE INDEX hosts_fleet_state ON hosts (org, out_of_scope, tampered_at, last_seen_at, enrolled_at, posture_failing, posture_checks)",
         ]),
+        SQLMigration(version: 5, name: "evidence: size and what was kept; alerts: one open per host and kind, with a count", statements: [
+            "ALTER TABLE evidence ADD COLUMN body_size BIGINT",
+            // `whole`, or `prefix` (the first 4 KiB of an unauthenticated or over-cap body).
+            "ALTER TABLE evidence ADD COLUMN kept TEXT NOT NULL DEFAULT 'whole'",
+            "ALTER TABLE alerts ADD COLUMN occurrences BIGINT NOT NULL DEFAULT 1",
+            "ALTER TABLE alerts ADD COLUMN last_at TEXT",
+            "CREATE INDEX alerts_open ON alerts (host_id, kind, acknowledged_at)",
+            "CREATE INDEX evidence_host ON evidence (host_id, body_sha256)",
+        ]),
     ]
 }

@@ -58,6 +58,10 @@ public struct CollectorAlert: Sendable, Equatable {
     public var acknowledgedAt: String?
     public var acknowledgedBy: String?
     public var acknowledgementReason: String?
+    /// How many times it happened while the alert was open (one open alert per host and kind).
+    public var occurrences: Int64 = 1
+    /// The last time it happened; nil when only once.
+    public var lastAt: String?
 
     /// Journal verification failures: the host counts as tampered until each is acknowledged.
     public static let tamperKind = "tamper"
@@ -68,6 +72,8 @@ public struct CollectorStore: Sendable {
     public let database: any SQLDatabase
     /// Request numbers and batch appends from concurrent requests share commits, in lanes by host.
     let committer: GroupCommitLanes
+    /// Serialises raising alerts, so one stays open per host and kind.
+    let alertLock = AsyncLock()
 
     /// `commitLanes`: parallel group-commit transactions (nil: one for SQLite, four for PostgreSQL).
     public init(database: any SQLDatabase, commitLanes: Int? = nil) {
@@ -245,29 +251,55 @@ public struct CollectorStore: Sendable {
 
     // MARK: Evidence and alerts
 
-    /// Keeps the request body as evidence and raises an alert pointing at it, in one transaction.
+    /// How much of a request body an alert keeps as evidence.
+    public enum EvidenceBody: Sendable {
+        /// An authenticated batch that failed verification: kept whole (deduplicated by hash,
+        /// up to the per-host cap; past it only the prefix).
+        case whole
+        /// Anything an unauthenticated peer sent (a bad signature) or an authenticated request
+        /// that is not a journal batch (a replay): its SHA-256, its size and the first 4 KiB.
+        case prefix
+    }
+
+    /// The most of a body kept when only a prefix is kept.
+    public static let evidencePrefixBytes = 4 << 10
+    /// Whole bodies kept per host in all; past it, prefixes only.
+    public static let evidenceBytesPerHost: Int64 = 64 << 20
+
+    /// Keeps evidence of the request and raises an alert, in one transaction. One alert stays
+    /// open per host and kind: a repeat adds to its `occurrences` and moves `last_at` instead of
+    /// making another. Raising is serialised in this process, so concurrent requests never open
+    /// two.
     @discardableResult
     public func raiseAlert(host: HostRecord?, kind: String, failure: String, seq: Int64?, detail: String, route: String,
-                           body: [UInt8], now: Timestamp) async throws -> CollectorAlert {
-        try await database.transaction { sql in
-            try await Self.insertAlert(sql: sql, host: host, kind: kind, failure: failure, seq: seq, detail: detail, route: route,
-                                       body: body, now: now)
+                           body: [UInt8], keep: EvidenceBody, now: Timestamp) async throws -> CollectorAlert {
+        try await alertLock.withLock {
+            try await database.transaction { sql in
+                try await Self.insertAlert(sql: sql, host: host, kind: kind, failure: failure, seq: seq, detail: detail, route: route,
+                                           body: body, keep: keep, now: now)
+            }
         }
     }
 
-    /// The evidence row and the alert pointing at it, on a transaction's executor. An alert of
-    /// kind `tamper` marks the host tampered until every tamper alert of it is acknowledged.
+    /// The evidence row and the alert (new, or the open one of this host and kind counted up),
+    /// on a transaction's executor. An alert of kind `tamper` marks the host tampered until every
+    /// tamper alert of it is acknowledged.
     @discardableResult
     static func insertAlert(sql: any SQLExecutor, host: HostRecord?, kind: String, failure: String, seq: Int64?, detail: String,
-                            route: String, body: [UInt8], now: Timestamp) async throws -> CollectorAlert {
-        let evidenceId = Random.identifier(prefix: "evd")
+                            route: String, body: [UInt8], keep: EvidenceBody, now: Timestamp) async throws -> CollectorAlert {
+        let evidenceId = try await storeEvidence(sql: sql, host: host, route: route, body: body, keep: keep, now: now)
+        let open = host == nil ? [] : try await sql.query(
+            "SELECT \(Self.alertColumns) FROM alerts WHERE host_id = ? AND kind = ? AND acknowledged_at IS NULL ORDER BY created_at LIMIT 1",
+            [.text(host?.id ?? ""), .text(kind)])
+        if var alert = open.first.flatMap(Self.decodeAlert) {
+            try await sql.query("UPDATE alerts SET occurrences = occurrences + 1, last_at = ? WHERE id = ?", [.text(now.description), .text(alert.id)])
+            alert.occurrences += 1
+            alert.lastAt = now.description
+            return alert
+        }
         let alert = CollectorAlert(id: Random.identifier(prefix: "alr"), hostId: host?.id, organisation: host?.organisation.rawValue,
                                    kind: kind, failure: failure, seq: seq, detail: detail, evidenceId: evidenceId,
                                    createdAt: now.description)
-        let text = String(validating: body, as: UTF8.self) ?? ("hex:" + Hex.encode(body))
-        try await sql.query("INSERT INTO evidence (id, host_id, received_at, route, body_sha256, body) VALUES (?, ?, ?, ?, ?, ?)",
-                            [.text(evidenceId), host.map { .text($0.id) } ?? .null, .text(now.description), .text(route),
-                             .text(Hex.encode(SHA256.hash(data: body))), .text(text)])
         try await sql.query("""
             INSERT INTO alerts (id, host_id, org, kind, failure, seq, detail, evidence_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
@@ -277,6 +309,32 @@ public struct CollectorStore: Sendable {
             try await sql.query("UPDATE hosts SET tampered_at = ? WHERE id = ? AND tampered_at IS NULL", [.text(now.description), .text(host.id)])
         }
         return alert
+    }
+
+    /// One evidence row: the body whole (once per host and hash, up to the host's cap) or its
+    /// first 4 KiB, always with its SHA-256 and size. Returns the row's id (an existing one when
+    /// the same body is already kept whole for this host).
+    static func storeEvidence(sql: any SQLExecutor, host: HostRecord?, route: String, body: [UInt8], keep: EvidenceBody,
+                              now: Timestamp) async throws -> String {
+        let digest = Hex.encode(SHA256.hash(data: body))
+        var whole = keep == .whole
+        if whole, let host {
+            let same = try await sql.query("SELECT id FROM evidence WHERE host_id = ? AND body_sha256 = ? AND kept = 'whole' LIMIT 1",
+                                           [.text(host.id), .text(digest)])
+            if let id = same.first?["id"].text { return id }
+            let used = try await sql.query("SELECT COALESCE(SUM(body_size), 0) AS used FROM evidence WHERE host_id = ? AND kept = 'whole'",
+                                           [.text(host.id)])
+            if (used.first?["used"].int ?? 0) + Int64(body.count) > evidenceBytesPerHost { whole = false }
+        }
+        let kept = whole ? body : Array(body.prefix(evidencePrefixBytes))
+        let text = String(validating: kept, as: UTF8.self) ?? ("hex:" + Hex.encode(kept))
+        let evidenceId = Random.identifier(prefix: "evd")
+        try await sql.query("""
+            INSERT INTO evidence (id, host_id, received_at, route, body_sha256, body, body_size, kept) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.text(evidenceId), host.map { .text($0.id) } ?? .null, .text(now.description), .text(route),
+             .text(digest), .text(text), .int(Int64(body.count)), .text(whole ? "whole" : "prefix")])
+        return evidenceId
     }
 
     public func alerts(organisations: [Organisation]?, hostId: String? = nil) async throws -> [CollectorAlert] {

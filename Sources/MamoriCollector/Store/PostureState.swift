@@ -30,7 +30,7 @@ enum PostureState {
             case .failure(let error):
                 try await CollectorStore.insertAlert(
                     sql: sql, host: host, kind: "posture-malformed", failure: "malformed-posture-record", seq: record.seq,
-                    detail: error.description, route: "journal", body: Array(record.line.utf8), now: now)
+                    detail: error.description, route: "journal", body: Array(record.line.utf8), keep: .whole, now: now)
             }
         }
         try await sql.query("""
