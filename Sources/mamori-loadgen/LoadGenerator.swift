@@ -34,6 +34,8 @@ struct LoadGenerator: AsyncParsableCommand {
     @Option(name: .customLong("fail-rate"), help: "Fraction of checks that fail (0 to 1), the same checks on the same terminals every run.")
     var failRate = 0.0
     @Option(name: .customLong("posture-every"), help: "Batches between a terminal's posture reports.") var postureEvery = 10
+    @Option(name: .customLong("evidence-suffix"), help: "Text appended to every check's evidence (hostile-input tests: escape sequences).")
+    var evidenceSuffix = ""
     @Option(name: .customLong("name-prefix"), help: "Terminals are named PREFIX-000000, PREFIX-000001, …") var namePrefix = "loadgen"
     @Option(help: "HTTPS connections to keep open (a real fleet has one per terminal).") var connections = 64
     @Option(help: "Tamper on one terminal halfway through: gap, fork, bad-mac, replay.") var inject: Injection?
@@ -201,8 +203,9 @@ struct LoadGenerator: AsyncParsableCommand {
     func nextLines(_ terminal: Terminal) -> [[UInt8]] {
         var lines = terminal.journal.lines(recordsPerBatch)
         if checks > 0, terminal.batches % postureEvery == 0 {
-            let bytes = terminal.journal.posture(PostureReport(complete: true, profileVersion: 1,
-                                                               checks: SimulatedPosture.checks(host: terminal.index, count: checks, failRate: failRate)))
+            var results = SimulatedPosture.checks(host: terminal.index, count: checks, failRate: failRate)
+            for index in results.indices { results[index].evidence += evidenceSuffix }
+            let bytes = terminal.journal.posture(PostureReport(complete: true, profileVersion: 1, checks: results))
             lines += bytes.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
         }
         terminal.batches += 1

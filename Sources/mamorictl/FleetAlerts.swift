@@ -48,11 +48,12 @@ struct FleetAlerts: AsyncParsableCommand {
     }
 
     static func table(_ alerts: [JSONValue]) -> FleetTable {
-        FleetTable(headers: ["ID", "TIME", "KIND", "HOST", "ACK"], rows: alerts.map { alert in
+        FleetTable(headers: ["ID", "TIME", "KIND", "HOST", "COUNT", "LAST", "ACK"], rows: alerts.map { alert in
             let ack = alert["acknowledged_at"] == nil ? "open"
                 : "\(alert["acknowledged_by"]?.stringValue ?? "?"): \(alert["ack_reason"]?.stringValue ?? "")"
             return [alert["id"]?.stringValue ?? "?", FleetPrint.shortTime(alert["created_at"]?.stringValue),
-                    "\(alert["kind"]?.stringValue ?? "?")/\(alert["failure"]?.stringValue ?? "?")", alert["host"]?.stringValue ?? "-", ack]
+                    "\(alert["kind"]?.stringValue ?? "?")/\(alert["failure"]?.stringValue ?? "?")", alert["host"]?.stringValue ?? "-",
+                    String(alert["occurrences"]?.intValue ?? 1), alert["last_at"]?.stringValue.map { FleetPrint.shortTime($0) } ?? "-", ack]
         })
     }
 }

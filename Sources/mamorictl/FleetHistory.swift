@@ -35,7 +35,7 @@ struct FleetHistory: AsyncParsableCommand {
         }, stateColumns: [1])
         let compliant = reply["compliant"]?.boolValue ?? false
         if format == .table {
-            print("\(name) at \(time ?? at): \(compliant ? "compliant" : "NOT compliant")\n")
+            print(TerminalText.safe("\(name) at \(time ?? at): \(compliant ? "compliant" : "NOT compliant")") + "\n")
         }
         try FleetPrint.emit(format, json: reply, table: table, problem: !compliant)
     }

@@ -28,8 +28,8 @@ struct FleetHost: AsyncParsableCommand {
         }, stateColumns: [1])
         let problem = !["compliant", "out-of-scope"].contains(host["state"]?.stringValue ?? "")
         if format == .table {
-            print("\(host["hostname"]?.stringValue ?? name) (\(host["id"]?.stringValue ?? "?"))  org \(host["org"]?.stringValue ?? "?")  "
-                  + "state \(host["state"]?.stringValue ?? "?")  last seen \(FleetPrint.shortTime(host["last_seen_at"]?.stringValue))")
+            print(TerminalText.safe("\(host["hostname"]?.stringValue ?? name) (\(host["id"]?.stringValue ?? "?"))  org \(host["org"]?.stringValue ?? "?")  "
+                  + "state \(host["state"]?.stringValue ?? "?")  last seen \(FleetPrint.shortTime(host["last_seen_at"]?.stringValue))"))
             print("")
         }
         if format == .table {

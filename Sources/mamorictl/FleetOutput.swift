@@ -37,13 +37,19 @@ struct FleetTable {
         ([headers] + rows).map { row in row.map(Self.csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
     }
 
-    static func csvField(_ text: String) -> String {
+    /// One RFC 4180 field: control characters made visible (a CSV is also read with `cat`), a
+    /// leading `=`, `+`, `@` or `-` neutralised with `'` so a spreadsheet never runs it as a
+    /// formula (unless the cell is a number or a lone `-`), then quoted when needed.
+    static func csvField(_ raw: String) -> String {
+        var text = TerminalText.safe(raw)
+        if let first = text.first, "=+@-".contains(first), text != "-", Double(text) == nil { text = "'" + text }
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     func table(width: Int) -> String {
-        let all = [headers] + rows
+        // Text from terminals (host names, evidence, device names) never reaches the screen raw.
+        let all = ([headers] + rows).map { $0.map(TerminalText.safe) }
         // Each cell's width once (a fleet table can hold every host of the ward).
         let cellWidths = all.map { row in row.map(Self.displayWidth) }
         var widths = headers.indices.map { column in cellWidths.map { $0[column] }.max() ?? 0 }
@@ -107,6 +113,29 @@ struct FleetTable {
         default: code = "31"
         }
         return "\u{1B}[\(code)m" + text + "\u{1B}[0m"
+    }
+}
+
+/// Text from terminals and the collector made safe for a terminal: every control character
+/// (C0, DEL, C1: ESC, CSI, OSC's BEL, carriage return...) and every bidirectional override is
+/// shown as `\u{XX}` instead of being sent, so no record can clear the screen, retitle the
+/// window or hide text. Printable ASCII passes through untouched (the fast path).
+enum TerminalText {
+    static func safe(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            let control = value < 0x20 || (0x7F...0x9F).contains(value)
+            let bidi = (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value) || value == 0x200E || value == 0x200F
+            if control || bidi {
+                out += "\\u{" + String(value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }
 

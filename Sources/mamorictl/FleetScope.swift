@@ -37,7 +37,7 @@ struct FleetScope: AsyncParsableCommand {
         }
         switch format {
         case .json: print(reply.canonicalString)
-        case .table, .csv: print("\(reply["hostname"]?.stringValue ?? name): \(out ? "out of scope" : "in scope")")
+        case .table, .csv: print(TerminalText.safe("\(reply["hostname"]?.stringValue ?? name): \(out ? "out of scope" : "in scope")"))
         }
     }
 }

@@ -30,7 +30,8 @@ extension SelfInspectionReport {
 
     static func markdownTable(_ headers: [String], _ rows: [[String]]) -> String {
         func line(_ cells: [String]) -> String {
-            "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }.joined(separator: " | ") + " |\n"
+            "| " + cells.map { TerminalText.safe($0.replacingOccurrences(of: "\n", with: " ")).replacingOccurrences(of: "|", with: "\\|")
+                .replacingOccurrences(of: "<", with: "&lt;") }.joined(separator: " | ") + " |\n"
         }
         return line(headers) + line(headers.map { _ in "---" }) + rows.map(line).joined()
     }
@@ -64,14 +65,17 @@ extension SelfInspectionReport {
             + rows.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }.joined() + "</table>\n"
     }
 
+    /// HTML text and attribute values: markup characters as entities, and control and
+    /// bidirectional-override characters from terminals shown as `\u{XX}`, never passed on.
     static func escape(_ text: String) -> String {
         var out = ""
-        for character in text {
+        for character in TerminalText.safe(text) {
             switch character {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
+            case "'": out += "&#39;"
             default: out.append(character)
             }
         }

@@ -35,6 +35,34 @@ import Testing
         return try CLI.run("mamorictl", arguments, environment: environment)
     }
 
+    /// Terminal escape injection: evidence that a terminal wrote with ESC and OSC sequences (clear
+    /// screen, retitle the window, a bidi override, a formula for a spreadsheet) goes through a real
+    /// ingest and reaches no table, CSV or report raw.
+    @Test func terminalTextNeverReachesTheScreenRaw() throws {
+        let collector = try CollectorCLITests.RunningCollector(profileRoot: nil)
+        defer { _ = collector.stop() }
+        let hostile = "\u{1B}[2J\u{1B}]0;owned\u{07}\u{202E}evil\u{9B}31m"
+        try loadgen(collector, ["--hosts", "1", "--fail-rate", "1", "--name-prefix", "esc", "--evidence-suffix", hostile])
+        let reports = try ctl(collector, ["fleet", "hosts", "--format", "json"])
+        let name = try #require(reports.stdout.components(separatedBy: "\"hostname\":\"").dropFirst().first?.prefix { $0 != "\"" })
+        for arguments in [["fleet", "host", String(name)], ["fleet", "host", String(name), "--format", "csv"],
+                          ["fleet", "hosts", "--failing", "media.rules-enforcing", "--format", "csv"], ["fleet", "hosts"]] {
+            let result = try ctl(collector, arguments)
+            #expect(result.status == 3, "\(arguments): \(result.stderr)")
+            for raw in ["\u{1B}", "\u{07}", "\u{202E}", "\u{9B}"] {
+                #expect(!result.stdout.contains(raw), "\(arguments) printed \(raw.unicodeScalars.first!.value) raw:\n\(result.stdout)")
+            }
+            if arguments[1] == "host", arguments.contains("csv") { #expect(result.stdout.contains("\\u{1B}[2J"), "\(result.stdout)") }
+        }
+        let directory = try TemporaryDirectory("mamori-report")
+        let report = try ctl(collector, ["report", "--org", "mayor", "--out", directory.path])
+        #expect(report.status == 0 || report.status == 3, "\(report.stderr)")
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] {
+            let text = (try? String(contentsOfFile: directory.file(file), encoding: .utf8)) ?? ""
+            #expect(!text.contains("\u{1B}") && !text.contains("\u{202E}"), "\(file) holds raw control text")
+        }
+    }
+
     @Test(arguments: engines) func fleetCommandsFormatsAndExitCodes(engine: String) throws {
         let collector = try CollectorCLITests.RunningCollector(profileRoot: nil, database: try Self.freshDatabase(engine))
         defer { _ = collector.stop() }
