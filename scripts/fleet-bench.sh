@@ -40,7 +40,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 
 # metric ROUTE sum|count: the collector's request-duration histogram for one route.
 metric() {
-  curl -s --cacert "$ca" "$url/metrics" | awk -v r="route=\"$1\"" -v s="_$2" 'index($0, r) && $1 ~ s"({|$)" {print $2}' | head -n 1
+  curl -s --cacert "$ca" -H "Authorization: Bearer $(head -n 1 "$WORK/metrics-token")" "$url/metrics" | awk -v r="route=\"$1\"" -v s="_$2" 'index($0, r) && $1 ~ s"({|$)" {print $2}' | head -n 1
 }
 
 # time_command NAME ROUTE ARGS...: RUNS end-to-end runs; sets e2e_ms, server_ms, rows.
@@ -89,7 +89,10 @@ for engine in ${FLEET_BENCH_ENGINES:-sqlite postgres}; do
     # service has them, so the benchmark gathers them once instead of waiting.
     psql "${database[1]}" -X -q -c "ANALYZE hosts; ANALYZE posture_current; ANALYZE posture_history" || fail "ANALYZE failed"
   fi
-  "$BIN/mamori-collector" serve --data "$data" "${database[@]}" --listen 127.0.0.1:0 >"$WORK/$engine.serve.log" 2>&1 &
+  # /metrics answers only the scrape token.
+  [ -f "$WORK/metrics-token" ] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/metrics-token"; chmod 0600 "$WORK/metrics-token"; }
+  "$BIN/mamori-collector" serve --data "$data" "${database[@]}" --listen 127.0.0.1:0 --metrics-token-file "$WORK/metrics-token" \
+    >"$WORK/$engine.serve.log" 2>&1 &
   server_pid=$!
   port=""
   for _ in $(seq 200); do

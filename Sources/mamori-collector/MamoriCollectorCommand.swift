@@ -113,6 +113,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("stale-intervals"), help: "A host not heard from within this many reporting intervals is stale (default 4).")
     var staleIntervals: Int64 = 4
 
+    @Option(name: .customLong("metrics-token-file"),
+            help: "A file whose first line is the bearer token /metrics requires (like Prometheus' authorization setting); not readable by others. Without it /metrics answers nobody.")
+    var metricsTokenFile: String?
+
     func validate() throws {
         guard parseListen() != nil else { throw ValidationError("--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8443") }
         guard (1024...(256 << 20)).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be between 1 KiB and 256 MiB") }
@@ -120,6 +124,18 @@ struct ServeCommand: AsyncParsableCommand {
         if let commitLanes, !(1...16).contains(commitLanes) { throw ValidationError("--commit-lanes must be between 1 and 16") }
         guard (10...86_400).contains(reportingInterval) else { throw ValidationError("--reporting-interval must be between 10 and 86400 seconds") }
         guard (1...1000).contains(staleIntervals) else { throw ValidationError("--stale-intervals must be between 1 and 1000") }
+    }
+
+    /// The scrape token's SHA-256, from a file others cannot read; a clear error otherwise.
+    static func metricsToken(_ path: String) throws -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw ValidationError("--metrics-token-file \(path): cannot be read") }
+        guard info.st_mode & 0o004 == 0 else { throw ValidationError("--metrics-token-file \(path): readable by others; chmod o-r it") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let token = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init), token.utf8.count >= 16 else {
+            throw ValidationError("--metrics-token-file \(path): the first line must hold a token of at least 16 characters")
+        }
+        return CollectorLimits.scrapeTokenDigest(token)
     }
 
     func parseListen() -> (String, Int)? {
@@ -138,6 +154,7 @@ struct ServeCommand: AsyncParsableCommand {
         limits.burstPerHost = ratePerHost * 2
         limits.reportingIntervalSeconds = reportingInterval
         limits.staleIntervals = staleIntervals
+        if let metricsTokenFile { limits.metricsTokenSHA256 = try Self.metricsToken(metricsTokenFile) }
         let service = CollectorService(store: CollectorStore(database: database, commitLanes: commitLanes), box: try data.secretBox(), receiptKey: try data.receiptKey(),
                                        profileRoot: try data.profileRoot(), limits: limits, logger: logger)
         let (host, port) = parseListen()!

@@ -13,6 +13,7 @@ import Testing
         var url: String { "https://127.0.0.1:\(port)" }
         var ca: String { data + "/tls/ca.pem" }
         let tokenFile: String
+        var metricsTokenFile = ""
 
         /// - Parameter database: a postgres:// URL, or nil for SQLite in the data directory.
         init(profileRoot: String?, database: String? = nil) throws {
@@ -28,7 +29,12 @@ import Testing
             try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
             // Port 0: the collector picks a free one and logs it.
             process.executableURL = URL(fileURLWithPath: CLI.binDirectory + "/mamori-collector")
-            process.arguments = ["serve", "--data", directory.path + "/data", "--listen", "127.0.0.1:0"] + databaseArguments
+            // The scrape token /metrics requires: a file others cannot read.
+            metricsTokenFile = directory.path + "/metrics-token"
+            try "mamori-cli-test-scrape-token\n".write(toFile: metricsTokenFile, atomically: true, encoding: .utf8)
+            chmod(metricsTokenFile, 0o600)
+            process.arguments = ["serve", "--data", directory.path + "/data", "--listen", "127.0.0.1:0",
+                                 "--metrics-token-file", metricsTokenFile] + databaseArguments
             let logPath = directory.path + "/serve.log"
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
             let log = FileHandle(forWritingAtPath: logPath)
@@ -93,7 +99,11 @@ import Testing
         #expect(load.stdout.contains("\"injected_refused\":1"))
         #expect(load.stdout.contains("\"unexpected\":0"))
         #expect(load.stdout.contains("\"forked\":1"))
-        let metrics = try CLI.runExecutable("/usr/bin/curl", ["-s", "--cacert", collector.ca, collector.url + "/metrics"])
+        let anonymous = try CLI.runExecutable("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", collector.ca,
+                                                                collector.url + "/metrics"])
+        #expect(anonymous.stdout == "401", "/metrics without the scrape token: \(anonymous.stdout)")
+        let metrics = try CLI.runExecutable("/usr/bin/curl", ["-s", "--cacert", collector.ca, "-H", "Authorization: Bearer mamori-cli-test-scrape-token",
+                                                              collector.url + "/metrics"])
         #expect(metrics.stdout.contains("mamori_verification_failures_total{kind=\"forked\"} 1"))
         #expect(metrics.stdout.contains("mamori_hosts{status=\"tampered\"} 1"))
         #expect(collector.stop() == 0)

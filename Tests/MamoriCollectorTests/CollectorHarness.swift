@@ -44,7 +44,12 @@ final class CollectorHarness: @unchecked Sendable {
         return logger
     }()
 
+    /// The scrape token every harness collector's `/metrics` requires.
+    static let metricsToken = "mamori-test-scrape-token"
+
     static func start(_ fresh: FreshDatabase, limits: CollectorLimits, commitLanes: Int? = nil) async throws -> CollectorHarness {
+        var limits = limits
+        limits.metricsTokenSHA256 = CollectorLimits.scrapeTokenDigest(metricsToken)
         let directory = fresh.dataDirectory + "/collector"
         let data = CollectorData(directory: directory)
         let root = ProfilePrivateKey.generate(role: .root)

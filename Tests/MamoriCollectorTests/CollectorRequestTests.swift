@@ -139,7 +139,7 @@ import Testing
             #expect(statuses.filter { $0 == 200 }.count <= 4)
             #expect(statuses.contains(429))
             #expect(try await harness.client.signed("GET", "/v1/agent/head", identity: quiet).status == 200)
-            let metrics = try await harness.client.send("GET", "/metrics")
+            let metrics = try await harness.client.send("GET", "/metrics", headers: [("authorization", "Bearer " + CollectorHarness.metricsToken)])
             #expect(metrics.text.contains("mamori_rejected_requests_total{reason=\"rate-limit\"}"))
         }
     }
@@ -152,8 +152,14 @@ import Testing
             broken.removeFirst()
             _ = try await harness.client.shipJournal(identity: identity, lines: CollectorAPITests.joined(broken))
             let health = try await harness.client.send("GET", "/healthz").json(expect: 200)
-            #expect(health["status"]?.stringValue == "ok")
-            let metrics = try await harness.client.send("GET", "/metrics")
+            #expect(health == .object(["status": .string("ok")]), "/healthz says more than ok: \(health)")
+            // /metrics answers only the scrape token.
+            let anonymous = try await harness.client.send("GET", "/metrics")
+            #expect(anonymous.status == 401)
+            #expect(!anonymous.text.contains("mamori_"))
+            let wrong = try await harness.client.send("GET", "/metrics", headers: [("authorization", "Bearer mamori-test-scrape-tokeN")])
+            #expect(wrong.status == 401)
+            let metrics = try await harness.client.send("GET", "/metrics", headers: [("authorization", "Bearer " + CollectorHarness.metricsToken)])
             #expect(metrics.status == 200)
             #expect(metrics.text.contains("mamori_ingest_records_total 30"))
             #expect(metrics.text.contains("mamori_verification_failures_total{kind=\"deleted\"} 1"))

@@ -51,16 +51,34 @@ public struct CollectorResponse: Sendable {
 extension CollectorService {
     // MARK: Health and metrics
 
+    /// Open to anyone (a load balancer's probe), so it says only ok or unavailable: no
+    /// version, no error text (the log has the reason).
     public func health() async -> CollectorResponse {
         do {
             try await store.database.query("SELECT 1 AS ok", [])
-            return .json(200, .object(["status": .string("ok"), "version": .string(MamoriVersion.current)]))
+            return .json(200, .object(["status": .string("ok")]))
         } catch {
-            return .json(503, .object(["status": .string("database-unavailable"), "reason": .string("\(error)")]))
+            logger.error("health check: the database is unavailable", metadata: ["error": "\(error)"])
+            return .json(503, .object(["status": .string("unavailable")]))
         }
     }
 
-    public func metricsText() async -> CollectorResponse {
+    /// `/metrics` answers only a scraper presenting the configured bearer token (compared by
+    /// SHA-256 in constant time); with no token configured it answers nobody.
+    public func metricsText(_ request: CollectorRequest) async throws -> CollectorResponse {
+        guard let expected = limits.metricsTokenSHA256 else {
+            throw CollectorError.forbidden("metrics are disabled: start the collector with --metrics-token-file")
+        }
+        let header = request.headers["authorization"] ?? ""
+        guard header.hasPrefix("Bearer "),
+              ConstantTime.equal(Array(SHA256.hash(data: Array(header.dropFirst("Bearer ".count).utf8))), expected) else {
+            metrics.recordRejectedRequest(reason: "metrics-token")
+            throw CollectorError.unauthorized("/metrics needs the scrape token: Authorization: Bearer TOKEN")
+        }
+        return await metricsText()
+    }
+
+    func metricsText() async -> CollectorResponse {
         if let counts = try? await store.hostCountsByStatus(staleBefore: now().adding(seconds: -limits.staleAfterSeconds)) {
             metrics.setHosts(counts)
         }

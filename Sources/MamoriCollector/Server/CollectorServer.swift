@@ -25,7 +25,7 @@ public struct CollectorServer: Sendable {
         let router = Router(context: CollectorRequestContext.self)
         let service = self.service
         route(router, .get, "/healthz", "healthz") { _ in await service.health() }
-        route(router, .get, "/metrics", "metrics") { _ in await service.metricsText() }
+        route(router, .get, "/metrics", "metrics") { try await service.metricsText($0) }
         route(router, .post, "/v1/enrol", "enrol", limit: service.limits.maxAdminBodyBytes) { try await service.enrol($0) }
         route(router, .post, "/v1/agent/journal", "agent-journal", limit: service.limits.maxBodyBytes) { try await service.ingestJournal($0) }
         route(router, .get, "/v1/agent/head", "agent-head") { try await service.agentHead($0) }

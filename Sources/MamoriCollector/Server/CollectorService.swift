@@ -45,6 +45,12 @@ public struct CollectorLimits: Sendable {
     public var maxRecordsPerBatch = 50_000
     public var requestsPerSecondPerHost = 10.0
     public var burstPerHost = 20.0
+    /// SHA-256 of the bearer token `/metrics` requires (`serve --metrics-token-file`); nil: no
+    /// scrape token is configured and `/metrics` answers nobody (403).
+    public var metricsTokenSHA256: [UInt8]?
+
+    /// What `metricsTokenSHA256` holds for a token.
+    public static func scrapeTokenDigest(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
     /// Requests failing authentication allowed per claimed host and per source address.
     public var failedAuthenticationsPerSecond = 0.2
     public var failedAuthenticationBurst = 5.0
