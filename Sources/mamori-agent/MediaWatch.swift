@@ -24,7 +24,8 @@ struct MediaWatch: ParsableCommand {
 
     func validate() throws {
         if (journal == nil) != (keys == nil) { throw ValidationError("--journal and --keys go together") }
-        if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        // Bounded, so the end time never overflows (a trap would be exit 132, not a clear error).
+        if let duration, !(1...315_360_000).contains(duration) { throw ValidationError("--duration must be 1 to 315360000 seconds (10 years)") }
     }
 
     func run() throws {

@@ -78,6 +78,12 @@ import Testing
         let badOrg = try CLI.run("mamorictl", ["enroll-token", "create", "--org", "parliament", "--token-file", collector.tokenFile],
                                  environment: collector.environment)
         #expect(badOrg.status == 2)
+        // mamori-agent's own duration flag: no trap either.
+        for duration in ["9223372036854775807", "315360001", "0"] {
+            let watch = try CLI.run("mamori-agent", ["media", "watch", "--duration", duration])
+            #expect(watch.status == 64 || watch.status == 2, "--duration \(duration): exit \(watch.status)")
+            #expect(watch.stderr.contains("--duration"), "\(watch.stderr)")
+        }
         // Durations that would overflow (this one trapped, exit 132) or fall outside 1m...90d:
         // one line, exit 2, nothing asked of the collector.
         for expires in ["999999999999999999d", "9223372036854775807s", "106751991167301d", "91d", "30s", "0d", "12", "d", "1.5h"] {
