@@ -48,17 +48,7 @@ prepare_store() { # DIR
   local dir=$1
   # pam_mamori: the agent with its own root, the token imported as a PSKC HOTP key for root.
   pam_start_agent "$BIN" "$dir"
-  cat >"$dir/token.pskc" <<XML
-<?xml version="1.0" encoding="UTF-8"?>
-<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc"><KeyPackage>
-  <DeviceInfo><SerialNo>bench</SerialNo></DeviceInfo>
-  <Key Id="1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
-    <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
-    <Data><Secret><PlainValue>$secret_b64</PlainValue></Secret><Counter><PlainValue>0</PlainValue></Counter></Data>
-  </Key>
-</KeyPackage></KeyContainer>
-XML
-  "$BIN/mamorictl" mfa import-pskc "$dir/token.pskc" --root "$dir/agent" --user bench=root >/dev/null
+  pam_import_hotp "$BIN" "$dir" "$secret_b64"
   echo "auth required $MODULE socket=$AGENT_SOCKET" >"$dir/pam.d/bench-mamori"
   # pam_oath: its usersfile format (type, user, PIN "-" for none, hex secret); counter from 0.
   install -m 0600 /dev/null "$dir/users.oath"

@@ -37,17 +37,7 @@ chmod 0755 "$dir" "$ROOT/build"
 pam_start_agent "$BIN" "$dir"
 secret_hex=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
 secret_b64=$(python3 -c 'import base64,sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$secret_hex")
-cat >"$dir/token.pskc" <<XML
-<?xml version="1.0" encoding="UTF-8"?>
-<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc"><KeyPackage>
-  <DeviceInfo><SerialNo>bench</SerialNo></DeviceInfo>
-  <Key Id="1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
-    <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
-    <Data><Secret><PlainValue>$secret_b64</PlainValue></Secret><Counter><PlainValue>0</PlainValue></Counter></Data>
-  </Key>
-</KeyPackage></KeyContainer>
-XML
-"$BIN/mamorictl" mfa import-pskc "$dir/token.pskc" --root "$dir/agent" --user bench=root >/dev/null
+pam_import_hotp "$BIN" "$dir" "$secret_b64"
 echo "auth required $MODULE socket=$AGENT_SOCKET" >"$dir/pam.d/bench-mamori"
 chmod 0755 "$dir/agent"
 setpriv --reuid "$ATTACKER" --regid "$ATTACKER" --clear-groups test -w "$AGENT_SOCKET" || fail "uid $ATTACKER cannot reach $AGENT_SOCKET"
