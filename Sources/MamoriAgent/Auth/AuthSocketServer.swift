@@ -59,8 +59,11 @@ public final class AuthSocketServer {
             let gate = self.gate
             let deadline = MonotonicClock.nanoseconds() + UInt64(max(1, gate.limits.requestDeadlineMilliseconds)) * 1_000_000
             let started = workers.run {
-                Self.serve(client, peer: peer, deadline: deadline, gate: gate)
-                gate.release(uid: peer.uid)
+                // The slot is given back before the answer is written, so a caller that asks again
+                // as soon as it has its answer (a sequential client) always finds it free.
+                let slot = AdmissionSlot(gate: gate, uid: peer.uid)
+                Self.serve(client, peer: peer, deadline: deadline, gate: gate, slot: slot)
+                slot.release()
             }
             if !started { gate.release(uid: peer.uid) }
         }
@@ -77,7 +80,7 @@ public final class AuthSocketServer {
 
     /// Answers one connection and closes it at once. Any I/O or protocol failure just closes it:
     /// the module treats a missing or malformed answer as "unavailable", never as success.
-    static func serve(_ client: SocketFD, peer: PeerCredentials, deadline: UInt64, gate: AuthServiceGate) {
+    static func serve(_ client: SocketFD, peer: PeerCredentials, deadline: UInt64, gate: AuthServiceGate, slot: AdmissionSlot) {
         defer { client.close() }
         let remaining = deadline > MonotonicClock.nanoseconds() ? Int((deadline - MonotonicClock.nanoseconds()) / 1_000_000) : 0
         guard (try? client.setTimeout(milliseconds: max(remaining, 1))) != nil else { return }
@@ -94,6 +97,7 @@ public final class AuthSocketServer {
         }
         let response = gate.handle(request, peer: peer)
         guard let frame = try? response.encoded() else { return }
+        slot.release()
         try? client.writeAll(frame)
     }
 
@@ -116,6 +120,25 @@ public final class AuthSocketServer {
         } catch {
             return .closed
         }
+    }
+}
+
+/// One admitted connection's slot, released once (by whichever comes first: the answer about to
+/// be written, or the end of the connection). Used by the one thread serving the connection.
+final class AdmissionSlot {
+    private let gate: AuthServiceGate
+    private let uid: UInt32
+    private var held = true
+
+    init(gate: AuthServiceGate, uid: UInt32) {
+        self.gate = gate
+        self.uid = uid
+    }
+
+    func release() {
+        guard held else { return }
+        held = false
+        gate.release(uid: uid)
     }
 }
 
