@@ -11,7 +11,8 @@ import Testing
     }
 
     private static func waitUntilQueued(_ lock: AsyncLock, _ count: Int) async {
-        while lock.waiterCount < count { await Task.yield() }
+        // Sleep, not Task.yield: a yield loop on a busy 2-core pool can starve the tasks it waits for.
+        while lock.waiterCount < count { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
     @Test func waitersGetTheLockInArrivalOrder() async throws {
@@ -91,7 +92,8 @@ import Testing
             } }
             for await _ in inside { break }
             let count = Task { try await db.query("SELECT COUNT(*) AS n FROM t", []) }
-            while db.lock.waiterCount < 1 { await Task.yield() }
+            // Sleep, not Task.yield: a yield loop on a busy 2-core pool can starve the task it waits for.
+            while db.lock.waiterCount < 1 { try await Task.sleep(for: .milliseconds(2)) }
             releaseContinuation.yield()
             await #expect(throws: Abandon()) { try await transaction.value }
             #expect(try await count.value.first?["n"] == .int(0))
