@@ -5,7 +5,7 @@ struct MediaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "media",
         abstract: "Removable-media guard (policy 6(3)①).",
-        subcommands: [MediaScan.self, MediaWatch.self]
+        subcommands: [MediaScan.self, MediaWatch.self, MediaGeneratePolicy.self]
     )
 }
 

@@ -42,14 +42,15 @@ struct MediaScan: ParsableCommand {
 
 enum MediaScanFormatter {
     static func table(_ entries: [MediaScanEntry]) -> String {
-        var rows = [["DEVICE", "CLASS", "USB ID", "SERIAL", "DECISION", "RULE", "MODE", "RO NOW"]]
+        var rows = [["DEVICE", "NAME", "CLASS", "USB ID", "SERIAL", "DECISION", "RULE", "MODE", "RO NOW"]]
         for entry in entries {
             let usb = entry.facts.usb
             rows.append([
                 entry.facts.devNode ?? entry.facts.kernelName,
+                usb?.displayName ?? "-",
                 entry.decision.deviceClass?.rawValue ?? (entry.decision.rule == .hubNeverGoverned ? "not governed: hub" : "not-removable"),
                 usb.map { "\($0.vendor):\($0.product)" } ?? "-",
-                usb?.serial ?? "-",
+                usb?.serial.flatMap(USBIdentity.printableName) ?? "-",
                 entry.decision.action.rawValue,
                 entry.decision.rule.description,
                 entry.decision.mode.rawValue,

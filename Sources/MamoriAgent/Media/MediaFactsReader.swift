@@ -74,7 +74,10 @@ public enum MediaFactsReader {
                 if let value = interfaceClass(interface), !classes.contains(value) { classes.append(value) }
             }
         }
-        return USBIdentity(vendor: vendor, product: product, serial: serial, interfaceClasses: classes)
+        let vendorName = usbDevice?.attribute("manufacturer") ?? device.property("ID_VENDOR").map { $0.replacingUnderscores() }
+        let modelName = usbDevice?.attribute("product") ?? device.property("ID_MODEL").map { $0.replacingUnderscores() }
+        return USBIdentity(vendor: vendor, product: product, serial: serial, interfaceClasses: classes,
+                           vendorName: vendorName, modelName: modelName)
     }
 
     /// Android phones name their vendor-specific (0xff) MTP interface "MTP"; without libmtp's
@@ -88,4 +91,9 @@ public enum MediaFactsReader {
     static func isUSBId(_ text: String) -> Bool {
         text.utf8.count == 4 && text.allSatisfy { $0.isHexDigit && $0.isASCII }
     }
+}
+
+extension String {
+    /// udev's ID_VENDOR/ID_MODEL put `_` where the device's string had a space.
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? " " : $0 }) }
 }

@@ -72,12 +72,38 @@ public struct USBIdentity: Sendable, Equatable {
     public var serial: String?
     /// bInterfaceClass of every interface (0x08 mass storage, 0x03 HID, 0x06 still image, ...).
     public var interfaceClasses: [UInt8]
+    /// The vendor and model strings the device reports (sysfs `manufacturer` and `product`, or
+    /// udev's `ID_VENDOR`/`ID_MODEL`), made printable: for people to read, never to match on
+    /// (a BadUSB device can claim any name).
+    public var vendorName: String?
+    public var modelName: String?
 
-    public init(vendor: String, product: String, serial: String?, interfaceClasses: [UInt8]) {
+    public init(vendor: String, product: String, serial: String?, interfaceClasses: [UInt8],
+                vendorName: String? = nil, modelName: String? = nil) {
         self.vendor = vendor.lowercased()
         self.product = product.lowercased()
         self.serial = serial
         self.interfaceClasses = interfaceClasses
+        self.vendorName = vendorName.flatMap(Self.printableName)
+        self.modelName = modelName.flatMap(Self.printableName)
+    }
+
+    /// "SanDisk Ultra Fit", or nil when neither string is known.
+    public var displayName: String? {
+        let parts = [vendorName, modelName].compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
+    }
+
+    /// A device-supplied string made safe to show: printable ASCII (others become `?`), at most
+    /// 64 characters, trimmed; nil when nothing is left.
+    public static func printableName(_ text: String) -> String? {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(64) {
+            out.unicodeScalars.append((0x20...0x7E).contains(scalar.value) ? scalar : "?")
+        }
+        while out.first == " " { out.removeFirst() }
+        while out.last == " " { out.removeLast() }
+        return out.isEmpty ? nil : out
     }
 
     /// Parses udev's `ID_USB_INTERFACES` (`:080650:030101:`): the first two hex digits of each

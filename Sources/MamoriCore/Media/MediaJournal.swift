@@ -31,6 +31,8 @@ extension MediaDecision {
             payload["usb_vendor"] = .string(usb.vendor)
             payload["usb_product"] = .string(usb.product)
             payload["usb_serial"] = usb.serial.map { .string($0) } ?? .null
+            if let name = usb.vendorName { payload["usb_vendor_name"] = .string(name) }
+            if let name = usb.modelName { payload["usb_model_name"] = .string(name) }
         }
         return payload
     }
