@@ -201,7 +201,7 @@ attach "$WORK/blocked.img"; present="$LOOP"
 settle
 for device in "$present" "${present}p1" "${present}p2"; do blockdev --setrw "$device"; done
 expect_ro "${present}p1" 0 "layer 1 taken out"
-"$BIN/mamori-agent" media watch --profile "$WORK/profile.yaml" --journal "$WORK/journal2" --keys "$WORK/keys2" \
+"$BIN/mamori-agent" media watch --format json --profile "$WORK/profile.yaml" --journal "$WORK/journal2" --keys "$WORK/keys2" \
   >"$WORK/watch.out" 2>"$WORK/watch.err" 9>&- &
 WATCH_PID=$!
 for _ in $(seq 100); do grep -q '^ready$' "$WORK/watch.out" && break; sleep 0.1; done

@@ -8,8 +8,11 @@ struct MediaWatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
         abstract: "Enforce the media policy from the agent's udev monitor (layer 2), in the foreground.",
-        discussion: "Prints one JSON line per journal record, and `ready` once devices present at start are reconciled."
+        discussion: "Prints one readable line per decision (time, device, name, ids, decision, rule, what was applied), or one JSON line per journal record with --format json; `ready` once devices present at start are reconciled."
     )
+
+    @Option(help: "Output: table (one readable line per event) or json (one line per journal record).")
+    var format: MediaOutputFormat = .table
 
     @OptionGroup var profileOptions: MediaProfileOptions
 
@@ -44,10 +47,38 @@ struct MediaWatch: ParsableCommand {
     }
 
     func emit(_ outcome: MediaGuardOutcome, store: JournalStore?) throws {
-        for record in outcome.records {
-            AgentOutput.line(JSONValue.object(["kind": .string(record.kind), "payload": .object(record.payload)]).canonicalString)
+        switch format {
+        case .json:
+            for record in outcome.records {
+                AgentOutput.line(JSONValue.object(["kind": .string(record.kind), "payload": .object(record.payload)]).canonicalString)
+            }
+        case .table:
+            AgentOutput.line(Self.line(outcome, at: SystemClock.now()))
+            for record in outcome.records where record.kind == MediaJournalKind.mountAlert {
+                AgentOutput.line("  ALERT writable mount \(record.payload["mount_point"]?.stringValue ?? "?"): \(record.payload["remediation"]?.stringValue ?? "?")")
+            }
         }
         for failure in outcome.failures { AgentOutput.error(failure) }
         _ = try store?.append(outcome.records, now: SystemClock.now())
+    }
+}
+
+extension MediaWatch {
+    /// `2026-12-03T09:00:00Z  /dev/sdb  "SanDisk Ultra Fit" 0781:5583:4C530001  read-only  default:usb-storage  applied BLKROSET /dev/sdb, ...`
+    static func line(_ outcome: MediaGuardOutcome, at time: Timestamp) -> String {
+        let facts = outcome.facts
+        let decision = outcome.decision
+        var parts = [time.description, facts.devNode ?? facts.sysPath]
+        if let usb = facts.usb {
+            parts.append("\"\(usb.displayName ?? "unnamed")\"")
+            parts.append("\(usb.vendor):\(usb.product):\(usb.serial.flatMap(USBIdentity.printableName) ?? "-")")
+        }
+        parts.append(decision.deviceClass?.rawValue ?? "not-governed")
+        parts.append(decision.action.rawValue)
+        parts.append(decision.rule.description)
+        parts.append(decision.mode.rawValue)
+        parts.append(outcome.applied.isEmpty ? "nothing applied" : "applied " + outcome.applied.joined(separator: ", "))
+        if !outcome.failures.isEmpty { parts.append("FAILED " + outcome.failures.joined(separator: "; ")) }
+        return parts.joined(separator: "  ")
     }
 }

@@ -48,6 +48,24 @@ struct MediaGeneratePolicyTests {
         #expect(result.stderr.contains("no removable storage"))
     }
 
+    /// `media watch` prints one readable line per event by default: time, device, name, ids,
+    /// class, decision, rule, mode and what was applied (or what failed).
+    @Test func watchPrintsOneReadableLinePerEvent() throws {
+        let directory = try TemporaryDirectory("mamori-watch")
+        try MediaUmockdevTests.profile.write(toFile: directory.file("p.yaml"), atomically: true, encoding: .utf8)
+        let result = try MediaUmockdevTests.underUmockdev("hub-stick-keyboard", ["media", "watch", "--profile", directory.file("p.yaml"), "--duration", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let stick = try #require(lines.first { $0.contains("  /dev/sdb  ") }, "\(result.stdout)")
+        #expect(stick.contains("\"SanDisk Ultra Fit\"  0781:5583:4C530099  usb-storage  read-only  default:usb-storage  enforce"), "\(stick)")
+        // umockdev's fake node takes no BLKROSET: the line says so.
+        #expect(stick.contains("FAILED") && stick.contains("BLKROSET /dev/sdb"), "\(stick)")
+        let keyboard = try #require(lines.first { $0.contains("046d:c31c") }, "\(result.stdout)")
+        #expect(keyboard.contains("\"Logitech USB Keyboard\"") && keyboard.contains("hid  allow  builtin:hid-always-allowed"), "\(keyboard)")
+        #expect(!result.stdout.contains("{\"kind\""), "JSON printed without --format json")
+        #expect(lines.contains("ready"))
+    }
+
     /// Vendor and model strings beside the ids, in the scan's table and JSON and so in every
     /// media.decision record.
     @Test func scanShowsDeviceNames() throws {

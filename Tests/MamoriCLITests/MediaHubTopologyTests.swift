@@ -133,7 +133,7 @@ struct MediaHubTopologyTests {
     /// The agent's layer 2: `media watch` reconciles every device present at start.
     @Test(arguments: topologies)
     func mediaWatchReconcileDeauthorisesOnlyTheOffender(topology: Topology) throws {
-        let (result, authorized) = try Self.runThenReadAuthorized(topology.fixture, "\"$0\" media watch --profile \"$1\" --duration 1")
+        let (result, authorized) = try Self.runThenReadAuthorized(topology.fixture, "\"$0\" media watch --format json --profile \"$1\" --duration 1")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("ready"))
         Self.expectOnlyOffendersDeauthorised(topology, authorized, result.stdout)
