@@ -44,9 +44,10 @@ struct FleetHost: AsyncParsableCommand {
     func printEventsAndAlerts(_ reply: JSONValue) {
         if let events = reply["events"]?.arrayValue, !events.isEmpty {
             print("\nRecent events")
-            print(FleetTable(headers: ["SEQ", "TIME", "KIND"], rows: events.map { event in
-                [String(event["seq"]?.intValue ?? 0), FleetPrint.shortTime(event["time"]?.stringValue), event["kind"]?.stringValue ?? "?"]
-            }).render(.table), terminator: "")
+            print(FleetTable(headers: ["SEQ", "TIME", "KIND", "DETAIL"], rows: events.map { event in
+                [String(event["seq"]?.intValue ?? 0), FleetPrint.shortTime(event["time"]?.stringValue), event["kind"]?.stringValue ?? "?",
+                 event["detail"]?.stringValue ?? ""]
+            }).render(.table, width: 160), terminator: "")
         }
         if let alerts = reply["alerts"]?.arrayValue, !alerts.isEmpty {
             print("\nAlerts")

@@ -122,7 +122,11 @@ extension CollectorService {
         ]
         if FleetPermission.readAudit.roles.contains(principal.role) {
             let events = try await store.recentEvents(hostId: host.id, limit: 20)
-            members["events"] = .array(events.map { .object(["seq": .int($0.seq), "time": .string($0.time), "kind": .string($0.kind)]) })
+            members["events"] = .array(events.map { event in
+                var object: [String: JSONValue] = ["seq": .int(event.seq), "time": .string(event.time), "kind": .string(event.kind)]
+                if let detail = event.detail { object["detail"] = .string(detail) }
+                return .object(object)
+            })
             members["alerts"] = .array(try await store.alerts(visibleTo: principal, since: nil, hostId: host.id).map(\.json))
         }
         return .json(200, .object(members))

@@ -154,18 +154,32 @@ extension CollectorStore {
     }
 
     /// The last `limit` records the collector holds for a host: seq, time and kind.
-    public func recentEvents(hostId: String, limit: Int) async throws -> [(seq: Int64, time: String, kind: String)] {
+    public func recentEvents(hostId: String, limit: Int) async throws -> [(seq: Int64, time: String, kind: String, detail: String?)] {
         let rows = try await database.query(
             "SELECT lines FROM journal_batches WHERE host_id = ? ORDER BY first_seq DESC LIMIT 2", [.text(hostId)])
-        var events: [(seq: Int64, time: String, kind: String)] = []
+        var events: [(seq: Int64, time: String, kind: String, detail: String?)] = []
         for row in rows.reversed() {
             guard let lines = row["lines"].text else { continue }
             // A batch may hold tens of thousands of records: decode only its last `limit`.
             for line in lines.split(separator: "\n").suffix(limit) {
                 guard let record = try? JournalLineParser.decode(Array(line.utf8)) else { continue }
-                events.append((Int64(record.seq), record.time.description, record.kind))
+                events.append((Int64(record.seq), record.time.description, record.kind, Self.eventDetail(record.kind, record.payload)))
             }
         }
         return Array(events.suffix(limit))
+    }
+
+    /// A one-line summary of a media decision for people: device, the name the device claims,
+    /// its ids, the decision and the rule (`/dev/sdb SanDisk Ultra Fit 0781:5583:4C530001 read-only default:usb-storage`).
+    static func eventDetail(_ kind: String, _ payload: [String: JSONValue]) -> String? {
+        guard kind.hasPrefix("media.") else { return nil }
+        let name = [payload["usb_vendor_name"]?.stringValue, payload["usb_model_name"]?.stringValue].compactMap { $0 }.joined(separator: " ")
+        var ids: String?
+        if let vendor = payload["usb_vendor"]?.stringValue, let product = payload["usb_product"]?.stringValue {
+            ids = "\(vendor):\(product):\(payload["usb_serial"]?.stringValue ?? "-")"
+        }
+        let parts = [payload["device"]?.stringValue, name.isEmpty ? nil : name, ids, payload["decision"]?.stringValue, payload["rule"]?.stringValue]
+            .compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 }
