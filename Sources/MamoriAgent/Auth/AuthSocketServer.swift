@@ -48,8 +48,14 @@ public final class AuthSocketServer {
     /// Serves until `shouldStop` returns true (checked at least every `pollMilliseconds`), then
     /// waits for the connections in flight and journals what the abuse tally still holds.
     public func run(pollMilliseconds: Int32 = 200, shouldStop: () -> Bool) throws {
+        var lastFlush: UInt64 = 0
         while !shouldStop() {
-            flushAbuse(all: false)
+            // At most once a second, not once per connection: a flood must not pay for it.
+            let tick = MonotonicClock.nanoseconds()
+            if tick - lastFlush >= 1_000_000_000 {
+                lastFlush = tick
+                flushAbuse(all: false)
+            }
             guard let client = try listener.accept(waitingUpTo: pollMilliseconds) else { continue }
             guard let peer = try? client.peerCredentials() else { continue }
             if let refusal = gate.admit(uid: peer.uid) {

@@ -15,16 +15,18 @@ public enum MediaFactsReader {
             subsystem: device.subsystem ?? "", devType: device.devType, bus: device.property("ID_BUS"))
         facts.removable = (disk ?? device).attribute("removable").map { $0 == "1" }
         facts.usbDriver = device.parent(subsystem: "usb", devType: "usb_interface")?.driver ?? device.property("ID_USB_DRIVER")
-        facts.usb = usbIdentity(device, usbDevice: usbDevice, context: context)
+        // Enumerated once: the identity, the MTP check and the hub check all read them.
+        let interfaces = usbDevice.map { ownInterfaces(of: $0, context: context) } ?? []
+        facts.usb = usbIdentity(device, usbDevice: usbDevice, interfaces: interfaces)
         facts.isOptical = isOptical(device)
         facts.isMTP = flag(device, "ID_MTP_DEVICE") || flag(usbDevice, "ID_MTP_DEVICE") || device.property("ID_MEDIA_PLAYER") != nil
-            || usbDevice.map { hasMTPInterface($0, context: context) } ?? false
+            || hasMTPInterface(interfaces)
         facts.isPTP = flag(device, "ID_GPHOTO2") || flag(usbDevice, "ID_GPHOTO2")
         facts.isSDReaderSlot = flag(device, "ID_DRIVE_FLASH_SD") || flag(device, "ID_DRIVE_MEDIA_FLASH_SD")
         facts.mmcType = device.parent(subsystem: "mmc")?.attribute("type")
         facts.holders = (try? FileSystem.listDirectory(device.sysPath + "/holders")) ?? []
         if device.devType == "usb_device" {
-            facts.isHub = isHub(device, context: context)
+            facts.isHub = isHub(device, interfaces: interfaces)
         }
         return facts
     }
@@ -46,8 +48,12 @@ public enum MediaFactsReader {
 
     /// Whether the device is a USB hub or root hub (never deauthorised).
     static func isHub(_ usbDevice: UdevDevice, context: UdevContext) -> Bool {
+        isHub(usbDevice, interfaces: ownInterfaces(of: usbDevice, context: context))
+    }
+
+    static func isHub(_ usbDevice: UdevDevice, interfaces: [UdevDevice]) -> Bool {
         USBIdentity.isHub(deviceClass: usbDevice.attribute("bDeviceClass"), kernelName: usbDevice.sysName,
-                          ownInterfaceClasses: ownInterfaces(of: usbDevice, context: context).compactMap(interfaceClass))
+                          ownInterfaceClasses: interfaces.compactMap(interfaceClass))
     }
 
     static func flag(_ device: UdevDevice?, _ key: String) -> Bool {
@@ -63,16 +69,14 @@ public enum MediaFactsReader {
 
     /// Vendor, product and serial from the USB device's sysfs attributes, falling back to the
     /// `ID_*` properties (which test rules and udev's usb_id builtin set on the node itself).
-    static func usbIdentity(_ device: UdevDevice, usbDevice: UdevDevice?, context: UdevContext) -> USBIdentity? {
+    static func usbIdentity(_ device: UdevDevice, usbDevice: UdevDevice?, interfaces: [UdevDevice]) -> USBIdentity? {
         let vendor = usbDevice?.attribute("idVendor") ?? device.property("ID_VENDOR_ID")
         let product = usbDevice?.attribute("idProduct") ?? device.property("ID_MODEL_ID")
         guard let vendor, let product, isUSBId(vendor), isUSBId(product) else { return nil }
         let serial = usbDevice?.attribute("serial") ?? device.property("ID_SERIAL_SHORT")
         var classes = USBIdentity.interfaceClasses(fromUdev: device.property("ID_USB_INTERFACES") ?? "")
-        if let usbDevice {
-            for interface in ownInterfaces(of: usbDevice, context: context) {
-                if let value = interfaceClass(interface), !classes.contains(value) { classes.append(value) }
-            }
+        for interface in interfaces {
+            if let value = interfaceClass(interface), !classes.contains(value) { classes.append(value) }
         }
         let vendorName = usbDevice?.attribute("manufacturer") ?? device.property("ID_VENDOR").map { $0.replacingUnderscores() }
         let modelName = usbDevice?.attribute("product") ?? device.property("ID_MODEL").map { $0.replacingUnderscores() }
@@ -82,8 +86,8 @@ public enum MediaFactsReader {
 
     /// Android phones name their vendor-specific (0xff) MTP interface "MTP"; without libmtp's
     /// udev rules no ID_MTP_DEVICE is set, so the interface string is the evidence.
-    static func hasMTPInterface(_ usbDevice: UdevDevice, context: UdevContext) -> Bool {
-        ownInterfaces(of: usbDevice, context: context).contains { interface in
+    static func hasMTPInterface(_ interfaces: [UdevDevice]) -> Bool {
+        interfaces.contains { interface in
             interface.attribute("interface")?.uppercased() == "MTP"
         }
     }

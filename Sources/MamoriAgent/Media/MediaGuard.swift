@@ -86,7 +86,7 @@ public final class MediaGuard {
         }
         // Never a hub: deauthorising one disconnects everything behind it, keyboards included.
         if decision.action == .block, let usb = facts.subsystem == "usb" ? device : device.parent(subsystem: "usb", devType: "usb_device"),
-           !MediaFactsReader.isHub(usb, context: context) {
+           !(facts.subsystem == "usb" ? facts.isHub : MediaFactsReader.isHub(usb, context: context)) {
             steps.append(.deauthorise(usb))
         }
         return steps
