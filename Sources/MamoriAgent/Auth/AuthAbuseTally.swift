@@ -72,17 +72,8 @@ public struct AuthAbuseTally: Sendable {
 /// other byte replaced by `?`, beside `claimed_by_uid`, the kernel's word for who claimed it.
 public enum AuthClaim {
     public static func sanitised(_ text: String, limit: Int) -> String {
-        var result = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            guard count < limit else {
-                result += "…"
-                break
-            }
-            result.unicodeScalars.append((0x20...0x7E).contains(scalar.value) ? scalar : "?")
-            count += 1
-        }
-        return result
+        let kept = PrintableText.ascii(text, limit: limit)
+        return kept.cut ? kept.text + "…" : kept.text
     }
 }
 

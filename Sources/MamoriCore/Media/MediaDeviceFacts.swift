@@ -97,10 +97,7 @@ public struct USBIdentity: Sendable, Equatable {
     /// A device-supplied string made safe to show: printable ASCII (others become `?`), at most
     /// 64 characters, trimmed; nil when nothing is left.
     public static func printableName(_ text: String) -> String? {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(64) {
-            out.unicodeScalars.append((0x20...0x7E).contains(scalar.value) ? scalar : "?")
-        }
+        var out = PrintableText.ascii(text, limit: 64).text
         while out.first == " " { out.removeFirst() }
         while out.last == " " { out.removeLast() }
         return out.isEmpty ? nil : out
