@@ -39,8 +39,7 @@ struct MediaGuardCommand: ParsableCommand {
 
     func run() throws {
         let now = SystemClock.now()
-        let load = MediaPolicyLoader.load(path: profileOptions.profile ?? MediaPolicyLoader.defaultProfilePath,
-                                          now: now, requireTrustedFile: true)
+        let load = profileOptions.load(now: now, requireTrustedFile: true)
         if let problem = load.problem { AgentOutput.error("fail closed: \(problem)") }
         let context = try UdevContext()
         let found = device.hasPrefix("/sys/") ? context.device(sysPath: device) : context.device(devNode: device)

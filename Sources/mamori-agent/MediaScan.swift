@@ -21,8 +21,7 @@ struct MediaScan: ParsableCommand {
 
     func run() throws {
         let now = SystemClock.now()
-        let path = profileOptions.profile ?? MediaPolicyLoader.defaultProfilePath
-        let load = MediaPolicyLoader.load(path: path, now: now, requireTrustedFile: false)
+        let load = profileOptions.load(now: now, requireTrustedFile: false)
         if let problem = load.problem { AgentOutput.error("no usable profile, showing the fail-closed defaults: \(problem)") }
         let context: UdevContext
         do {

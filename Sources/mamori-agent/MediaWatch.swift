@@ -33,15 +33,23 @@ struct MediaWatch: ParsableCommand {
 
     func run() throws {
         let start = SystemClock.now()
-        let load = MediaPolicyLoader.load(path: profileOptions.profile ?? MediaPolicyLoader.defaultProfilePath,
-                                          now: start, requireTrustedFile: true)
+        var load = profileOptions.load(now: start, requireTrustedFile: true)
         if let problem = load.problem { AgentOutput.error("fail closed: \(problem)") }
         let store = try journal.map { try JournalStore.open(paths: JournalPaths(journalDirectory: $0, keyDirectory: keys ?? ""), now: start) }
-        let watcher = try MediaWatcher(policy: load.policy)
+        var watcher = try MediaWatcher(policy: load.policy)
         for outcome in watcher.reconcile(now: start) { try emit(outcome, store: store) }
         AgentOutput.line("ready")
         let end = duration.map { start.adding(seconds: Int64($0)) }
         while end.map({ SystemClock.now() < $0 }) ?? true {
+            // A grant that ends: the devices present are decided again without it.
+            if let expiry = load.policy.nextGrantExpiry(after: start), expiry <= SystemClock.now() {
+                let now = SystemClock.now()
+                if format == .table { AgentOutput.line("\(now)  grant ended: the devices present are decided again") }
+                load = profileOptions.load(now: now, requireTrustedFile: true)
+                load.policy.grants.removeAll { $0.expires <= now }
+                watcher = try MediaWatcher(policy: load.policy)
+                for outcome in watcher.reconcile(now: now) { try emit(outcome, store: store) }
+            }
             if let outcome = try watcher.next(timeoutMilliseconds: 500, now: SystemClock.now) { try emit(outcome, store: store) }
         }
     }

@@ -80,7 +80,8 @@ public struct AgentDaemon {
         let cursor = try ShipperCursor.load(layout.shipperCursorPath)
         let runtime = AgentRuntime(layout: layout, journal: journal, configuration: configuration,
                                    profile: AgentConfigurationLoader.profile(layout, now: SystemClock.now()),
-                                   shipment: ShipmentState(lastReceipt: cursor))
+                                   shipment: ShipmentState(lastReceipt: cursor),
+                                   grants: DeviceGrantBook(layout: layout, hostId: enrolment?.hostId, now: SystemClock.now()))
         try await journal.append(kind: Self.startedKind, payload: [
             "version": .string(MamoriVersion.current), "services": .array(services.map { .string($0.rawValue) }),
             "profile_version": runtime.profileState.profile.map { .int($0.version) } ?? .null,

@@ -26,6 +26,8 @@ public struct AgentLayout: Sendable {
     public var profileEnvelopePath: String { profileDirectory + "/current.envelope.json" }
     /// The highest profile version ever accepted for this terminal's scope (anti-rollback).
     public var profileVersionFloorPath: String { profileDirectory + "/version-floor.json" }
+    /// The one-off grants in force, one signed envelope per line (`DeviceGrantBook`).
+    public var grantsPath: String { profileDirectory + "/grants.jsonl" }
     /// The last receipt the collector signed (`ShipperCursor`).
     public var shipperCursorPath: String { stateDirectory + "/shipper/receipt.json" }
     /// The last posture run's results, for `mamori-agent status`.

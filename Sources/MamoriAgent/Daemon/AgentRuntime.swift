@@ -30,6 +30,8 @@ public final class AgentRuntime: Sendable {
     public let layout: AgentLayout
     public let journal: SharedJournal
     public let startedAt: Timestamp
+    /// The one-off device grants in force (持ち出し申請).
+    public let grants: DeviceGrantBook
     private let configurationValue: Mutex<AgentConfiguration>
     private let profileValue: Mutex<ProfileState>
     private let shipmentValue: Mutex<ShipmentState>
@@ -37,10 +39,12 @@ public final class AgentRuntime: Sendable {
     /// Bumped on every profile or configuration change; services poll it to reload.
     private let generationValue = Mutex<Int>(0)
 
-    public init(layout: AgentLayout, journal: SharedJournal, configuration: AgentConfiguration, profile: ProfileState, shipment: ShipmentState) {
+    public init(layout: AgentLayout, journal: SharedJournal, configuration: AgentConfiguration, profile: ProfileState, shipment: ShipmentState,
+                grants: DeviceGrantBook? = nil) {
         self.layout = layout
         self.journal = journal
         self.startedAt = SystemClock.now()
+        self.grants = grants ?? DeviceGrantBook(layout: layout, hostId: nil, now: startedAt)
         configurationValue = Mutex(configuration)
         profileValue = Mutex(profile)
         shipmentValue = Mutex(shipment)
@@ -59,6 +63,11 @@ public final class AgentRuntime: Sendable {
 
     public func setProfile(_ state: ProfileState) {
         profileValue.withLock { $0 = state }
+        generationValue.withLock { $0 += 1 }
+    }
+
+    /// A grant was applied, withdrawn or ended: the media guard decides again.
+    public func grantsChanged() {
         generationValue.withLock { $0 += 1 }
     }
 

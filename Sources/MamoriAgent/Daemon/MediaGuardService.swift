@@ -29,11 +29,18 @@ public struct MediaGuardService: Service {
         try await BlockingLoop.run(name: "mamori-media") { flag in
             var generation = -1
             var watcher: MediaWatcher?
+            var grantsChecked = false
             while !flag.isSet {
+                // Grants end on time with or without the collector: the decisions are taken again.
+                if !grantsChecked || (runtime.grants.nextExpiry.map { $0 <= SystemClock.now() } ?? false) {
+                    grantsChecked = true
+                    Self.expireGrants(runtime: runtime, logger: logger)
+                }
                 if generation != runtime.generation {
                     generation = runtime.generation
-                    let load = MediaPolicyLoader.load(path: runtime.layout.profilePath, now: SystemClock.now(),
+                    var load = MediaPolicyLoader.load(path: runtime.layout.profilePath, now: SystemClock.now(),
                                                       requireTrustedFile: runtime.layout.root.isEmpty)
+                    load.policy.grants = runtime.grants.grants(at: SystemClock.now())
                     if let problem = load.problem { logger.notice("media: fail-closed defaults apply", metadata: ["reason": "\(problem)"]) }
                     let fresh = try MediaWatcher(policy: load.policy, touchesDevices: touchesDevices)
                     watcher = fresh
@@ -47,6 +54,21 @@ public struct MediaGuardService: Service {
             }
         }
         logger.info("media: stopped")
+    }
+
+    static func expireGrants(runtime: AgentRuntime, logger: Logger) {
+        do {
+            let (events, changed) = try runtime.grants.expireDue(now: SystemClock.now())
+            if !events.isEmpty { try runtime.journal.record(events, now: SystemClock.now()) }
+            for event in events where event.kind == DeviceGrantJournalKind.expired {
+                logger.notice("media: grant expired", metadata: ["grant": "\(event.payload["grant"]?.stringValue ?? "")"])
+            }
+            if changed { runtime.grantsChanged() }
+        } catch {
+            // The grant stays listed in the file, but the policy below no longer includes it.
+            logger.critical("media: a grant's expiry could not be recorded", metadata: ["error": "\(error)"])
+            runtime.grantsChanged()
+        }
     }
 
     static func record(_ outcome: MediaGuardOutcome, runtime: AgentRuntime, logger: Logger) {

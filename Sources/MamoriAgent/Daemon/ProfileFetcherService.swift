@@ -28,6 +28,11 @@ public struct ProfileFetcherService: Service {
             } catch {
                 logger.warning("profile: fetch failed; the profile in force stays", metadata: ["error": "\(error)"])
             }
+            do {
+                try await fetchGrants()
+            } catch {
+                logger.warning("profile: grant fetch failed; the grants in force stay until they expire", metadata: ["error": "\(error)"])
+            }
             guard await pause(seconds: Double(runtime.configuration.profilePollSeconds)) else { break }
         }
     }
@@ -51,6 +56,32 @@ public struct ProfileFetcherService: Service {
         case .unchanged:
             break
         }
+    }
+}
+
+extension ProfileFetcherService {
+    /// Asks for the grants the collector serves this host now. Only a complete answer withdraws
+    /// anything: an unreachable collector, or one that answers with an error, leaves every grant
+    /// in force until it expires.
+    func fetchGrants() async throws {
+        let response = try await client.signed("GET", "/v1/agent/grants", identity: identity)
+        guard response.status == 200 else { throw CollectorClientError.status(response.status, response.reason) }
+        guard let json = try? JSONValue.parse(response.body), let items = json["grants"]?.arrayValue else {
+            throw AgentStateError("the collector's grant list is not {\"grants\":[…]}")
+        }
+        var envelopes: [[UInt8]] = []
+        for item in items {
+            guard let text = item.stringValue else { throw AgentStateError("the collector's grant list holds a non-text item") }
+            envelopes.append(Array(text.utf8))
+        }
+        let now = SystemClock.now()
+        let (events, changed) = try runtime.grants.reconcile(served: envelopes, now: now)
+        if !events.isEmpty { try await runtime.journal.append(events, now: now) }
+        for event in events {
+            logger.notice("profile: \(event.kind)", metadata: ["grant": "\(event.payload["grant"]?.stringValue ?? "-")",
+                                                              "code": "\(event.payload["code"]?.stringValue ?? "-")"])
+        }
+        if changed { runtime.grantsChanged() }
     }
 }
 

@@ -27,10 +27,13 @@ public final class ProfileInstaller {
     }
 
     /// The pinned root (from enrolment, or the last verified rotation).
-    public func pinnedRoot() throws -> ProfilePublicKey {
-        let text = String(decoding: try FileSystem.readFile(layout.profileRootPath), as: UTF8.self)
+    public func pinnedRoot() throws -> ProfilePublicKey { try Self.pinnedRoot(path: layout.profileRootPath) }
+
+    /// The root key in a `profile-root.pub` file (one line of hex).
+    public static func pinnedRoot(path: String) throws -> ProfilePublicKey {
+        let text = String(decoding: try FileSystem.readFile(path), as: UTF8.self)
         guard let key = ProfilePublicKey(hex: text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? "") else {
-            throw AgentStateError("\(layout.profileRootPath): not a profile root public key")
+            throw AgentStateError("\(path): not a profile root public key")
         }
         return key
     }

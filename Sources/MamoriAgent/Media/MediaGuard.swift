@@ -52,6 +52,8 @@ public final class MediaGuard {
                 }
             }
             if facts.subsystem == "block" { checkMounts(protecting: device, decision: decision, into: &outcome) }
+        } else if decision.action == .readWrite, decision.mode == .enforce, facts.subsystem == "block", touchesDevices {
+            relax(device, decision: decision, into: &outcome)
         }
         outcome.records.insert((MediaJournalKind.decision, decision.journalPayload(for: facts, event: event, applied: outcome.applied)), at: 0)
         for failure in outcome.failures {
@@ -90,6 +92,26 @@ public final class MediaGuard {
             steps.append(.deauthorise(usb))
         }
         return steps
+    }
+
+    /// A device an allow entry or a grant makes writable, still read-only from an earlier
+    /// decision (the udev helper at attach, or the profile before the grant): the flag is
+    /// cleared on the disk and its partitions. Only this guard's own flag (BLKROSET) is cleared;
+    /// a write-protect switch stays in force. Nothing else is ever relaxed.
+    func relax(_ device: UdevDevice, decision: MediaDecision, into outcome: inout MediaGuardOutcome) {
+        switch decision.rule {
+        case .grant, .allowEntry: break
+        default: return
+        }
+        for block in protectedBlockDevices(device) {
+            guard let node = block.devNode, (try? BlockDeviceReadOnly.get(node)) == true else { continue }
+            do {
+                try BlockDeviceReadOnly.set(node, readOnly: false)
+                outcome.applied.append("BLKROSET 0 \(node)")
+            } catch {
+                outcome.failures.append("BLKROSET 0 \(node): \(error)")
+            }
+        }
     }
 
     /// The whole disk and every partition on it, whichever of them the event was for.

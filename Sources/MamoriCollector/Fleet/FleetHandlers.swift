@@ -128,6 +128,9 @@ extension CollectorService {
                 return .object(object)
             })
             members["alerts"] = .array(try await store.alerts(visibleTo: principal, since: nil, hostId: host.id).map(\.json))
+            let time = now()
+            members["grants"] = .array(try await store.grants(organisations: [host.organisation], hostId: host.id, includeEnded: true,
+                                                              now: time, limit: 20).map { $0.json(now: time) })
         }
         return .json(200, .object(members))
     }

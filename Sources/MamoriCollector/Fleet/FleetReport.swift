@@ -112,6 +112,9 @@ extension CollectorService {
             $0.organisation == org.rawValue && $0.kind == CollectorAlert.tamperKind && $0.createdAt <= to.description
         }
         members["tamper_alerts"] = .array(alerts.map(\.json))
+        // Removable media (6(3)①): every one-off grant in force during the period, with its uses.
+        let generated = now()
+        members["media_grants"] = .array(try await store.grants(organisation: org, from: from, to: to).map { $0.json(now: generated) })
         members["timeline"] = .array(try await store.complianceSeries(organisation: org, points: Self.dailyPoints(from: from, to: to)).map {
             .object(["at": .string($0.at), "reporting": .int(Int64($0.reporting)), "compliant": .int(Int64($0.compliant))])
         })

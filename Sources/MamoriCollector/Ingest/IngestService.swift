@@ -101,7 +101,8 @@ public struct IngestService: Sendable {
         let stored = try await store.appendBatch(hostId: host.id, from: host.point, to: resume, epochKeySealed: sealedKey,
                                                  lines: String(decoding: newBytes, as: UTF8.self), records: Int64(newCount),
                                                  requestNumber: requestNumber, now: now,
-                                                 posture: PostureExtractor.records(in: Array(lines[overlap...])), host: host)
+                                                 posture: PostureExtractor.records(in: Array(lines[overlap...])),
+                                                 media: MediaEventExtractor.facts(in: Array(lines[overlap...])), host: host)
         guard stored else {
             // Either the head moved (retry) or the number was a replay: tell them apart.
             try await acceptPending(&requestNumber, host: host, now: now)

@@ -30,10 +30,15 @@ public struct CollectorServer: Sendable {
         route(router, .post, "/v1/agent/journal", "agent-journal", limit: service.limits.maxBodyBytes) { try await service.ingestJournal($0) }
         route(router, .get, "/v1/agent/head", "agent-head") { try await service.agentHead($0) }
         route(router, .get, "/v1/agent/profile", "agent-profile") { try await service.agentProfile($0) }
+        route(router, .get, "/v1/agent/grants", "agent-grants") { try await service.agentGrants($0) }
         route(router, .post, "/v1/admin/enroll-tokens", "admin-enroll-tokens", limit: service.limits.maxAdminBodyBytes) {
             try await service.createEnrollToken($0)
         }
         route(router, .post, "/v1/admin/profiles", "admin-profiles", limit: service.limits.maxAdminBodyBytes) { try await service.pushProfile($0) }
+        route(router, .post, "/v1/admin/grants", "admin-grants", limit: service.limits.maxAdminBodyBytes) { try await service.pushGrant($0) }
+        route(router, .post, "/v1/admin/grants/revoke", "admin-grants-revoke") { try await service.revokeGrant($0) }
+        route(router, .get, "/v1/admin/grants", "admin-grants-list") { try await service.listGrants($0) }
+        route(router, .get, "/v1/admin/fleet/devices", "fleet-devices") { try await service.hostDevices($0) }
         route(router, .get, "/v1/admin/hosts", "admin-hosts") { try await service.listHosts($0) }
         route(router, .get, "/v1/admin/alerts", "admin-alerts") { try await service.listAlerts($0) }
         route(router, .post, "/v1/admin/alerts/ack", "admin-alerts-ack") { try await service.acknowledgeAlert($0) }

@@ -184,5 +184,56 @@ public enum CollectorSchema {
             "CREATE INDEX alerts_open ON alerts (host_id, kind, acknowledged_at)",
             "CREATE INDEX evidence_host ON evidence (host_id, body_sha256)",
         ]),
+        SQLMigration(version: 6, name: "one-off device grants (持ち出し申請) and the devices each host has seen", statements: [
+            // A signed grant as pushed, with what the terminal's own journal later said about it:
+            // applied, each use, expired or withdrawn there, or refused. Never deleted.
+            """
+            CREATE TABLE device_grants (
+                id TEXT PRIMARY KEY,
+                host_id TEXT NOT NULL REFERENCES hosts (id),
+                org TEXT NOT NULL,
+                vendor TEXT,
+                product TEXT,
+                serial TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                issued_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                reference TEXT NOT NULL,
+                signing_key TEXT NOT NULL,
+                envelope TEXT NOT NULL,
+                pushed_by TEXT NOT NULL,
+                pushed_at TEXT NOT NULL,
+                revoked_at TEXT,
+                revoked_by TEXT,
+                revoke_reason TEXT,
+                applied_at TEXT,
+                ended_at TEXT,
+                end_state TEXT,
+                rejected_code TEXT,
+                uses BIGINT NOT NULL DEFAULT 0,
+                last_used_at TEXT
+            )
+            """,
+            "CREATE INDEX device_grants_host ON device_grants (host_id, expires_at)",
+            // Every USB identity a host's media guard decided about, from its journal: what
+            // `mamorictl profile allow-device` turns into allow-list entries.
+            """
+            CREATE TABLE host_devices (
+                host_id TEXT NOT NULL REFERENCES hosts (id),
+                vendor TEXT NOT NULL,
+                product TEXT NOT NULL,
+                serial TEXT NOT NULL,
+                vendor_name TEXT,
+                model_name TEXT,
+                class TEXT NOT NULL,
+                first_seen TEXT NOT NULL,
+                last_seen TEXT NOT NULL,
+                last_decision TEXT NOT NULL,
+                last_rule TEXT NOT NULL,
+                PRIMARY KEY (host_id, vendor, product, serial)
+            )
+            """,
+        ]),
     ]
 }

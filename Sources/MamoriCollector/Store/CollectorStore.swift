@@ -219,7 +219,8 @@ public struct CollectorStore: Sendable {
     /// costs one commit.
     public func appendBatch(hostId: String, from: JournalResumePoint, to: JournalResumePoint, epochKeySealed: String,
                             lines: String, records: Int64, requestNumber: Int64?, now: Timestamp,
-                            posture: [PostureRecord] = [], host: HostRecord? = nil) async throws -> Bool {
+                            posture: [PostureRecord] = [], media: MediaBatchFacts = MediaBatchFacts(),
+                            host: HostRecord? = nil) async throws -> Bool {
         var sql = """
             UPDATE hosts SET next_seq = ?, head_hash = ?, epoch = ?, epoch_key_sealed = ?, records = records + ?, last_seen_at = ?
             """
@@ -245,6 +246,7 @@ public struct CollectorStore: Sendable {
                 [.text(hostId), .int(Int64(from.nextSeq)), .int(Int64(to.nextSeq) - 1), .text(to.prev.hex), .int(records),
                  .text(now.description), .text(lines)])
             if let host { try await PostureState.apply(posture, host: host, sql: executor, now: now) }
+            if !media.isEmpty { try await MediaState.apply(media, hostId: hostId, sql: executor) }
             return true
         }
     }

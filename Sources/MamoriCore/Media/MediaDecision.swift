@@ -27,6 +27,8 @@ public struct MediaDecision: Sendable, Equatable {
 /// class default, the built-in HID rule, or that the device is not removable media.
 public enum MediaRuleMatch: Sendable, Equatable, CustomStringConvertible {
     case allowEntry(index: Int)
+    /// A one-off grant (`DeviceGrant`), by its id.
+    case grant(id: String)
     case classDefault(DeviceClass)
     case hidAlwaysAllowed
     case notRemovable
@@ -38,6 +40,7 @@ public enum MediaRuleMatch: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .allowEntry(let index): return "media.allow[\(index)]"
+        case .grant(let id): return "grant:\(id)"
         case .classDefault(let deviceClass): return "default:\(deviceClass.rawValue)"
         case .hidAlwaysAllowed: return "builtin:hid-always-allowed"
         case .notRemovable: return "builtin:not-removable"
@@ -49,7 +52,7 @@ public enum MediaRuleMatch: Sendable, Equatable, CustomStringConvertible {
     /// True when no allow-list entry matched (the default applied): what an audit rollout looks for.
     public var isDefault: Bool {
         switch self {
-        case .allowEntry: return false
+        case .allowEntry, .grant: return false
         default: return true
         }
     }

@@ -27,6 +27,7 @@ extension MediaDecision {
             "applied": .array(applied.map { .string($0) }),
         ]
         if let deviceClass { payload["class"] = .string(deviceClass.rawValue) }
+        if let devType = facts.devType { payload["devtype"] = .string(devType) }
         if let usb = facts.usb {
             payload["usb_vendor"] = .string(usb.vendor)
             payload["usb_product"] = .string(usb.product)

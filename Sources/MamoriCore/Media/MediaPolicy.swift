@@ -3,10 +3,20 @@ public struct MediaPolicy: Sendable, Equatable {
     public var rules: MediaRules
     /// True when the rules are the fail-closed stand-in for a profile that could not be read.
     public var isFailClosed: Bool
+    /// Verified one-off grants for this terminal (持ち出し申請), each adding an allow entry for
+    /// one device until it expires. Ignored under the fail-closed defaults: a grant sits on top
+    /// of a profile, never in place of one.
+    public var grants: [DeviceGrant]
 
-    public init(rules: MediaRules) {
+    public init(rules: MediaRules, grants: [DeviceGrant] = []) {
         self.rules = rules
         self.isFailClosed = false
+        self.grants = grants
+    }
+
+    /// The first time after `now` at which a grant ends: decisions must be taken again then.
+    public func nextGrantExpiry(after now: Timestamp) -> Timestamp? {
+        isFailClosed ? nil : grants.map(\.expires).filter { now < $0 }.min()
     }
 
     /// The policy used when no valid profile is readable: built-in defaults, enforced, no allow list.
@@ -31,6 +41,10 @@ public struct MediaPolicy: Sendable, Equatable {
                                  reason: classification.reason + "; keyboards and mice are always allowed")
         }
         let lookup = allowEntry(for: facts, deviceClass: deviceClass, now: now)
+        let grantLookup = grant(for: facts, deviceClass: deviceClass, now: now)
+        if let grant = grantLookup.grant, lookup.index.map({ rules.allow[$0].mode == .readOnly && grant.mode == .readWrite }) ?? true {
+            return granted(by: grant, deviceClass: deviceClass, classification: classification)
+        }
         if let index = lookup.index {
             return allowed(by: index, deviceClass: deviceClass, classification: classification)
         }
@@ -38,6 +52,7 @@ public struct MediaPolicy: Sendable, Equatable {
         let rule: MediaRuleMatch = isFailClosed ? .failClosedDefault(deviceClass) : .classDefault(deviceClass)
         var reason = classification.reason
         if let note = lookup.note { reason += "; " + note }
+        if let note = grantLookup.note { reason += "; " + note }
         if isFailClosed { reason += "; no valid profile is readable, so the built-in defaults apply" }
         return MediaDecision(action: action, deviceClass: deviceClass, rule: rule, mode: rules.mode, reason: reason)
     }
@@ -48,6 +63,24 @@ public struct MediaPolicy: Sendable, Equatable {
         var reason = classification.reason + "; allow-listed: " + entry.reason
         if action != entry.mode { reason += " (\(entry.mode.rawValue) cannot be enforced for \(deviceClass.rawValue), so it is blocked)" }
         return MediaDecision(action: action, deviceClass: deviceClass, rule: .allowEntry(index: index), mode: rules.mode, reason: reason)
+    }
+
+    func granted(by grant: DeviceGrant, deviceClass: DeviceClass, classification: MediaClassification) -> MediaDecision {
+        let action = permitted(grant.mode, for: deviceClass)
+        var reason = classification.reason + "; granted until \(grant.expires) (\(grant.reference)): " + grant.reason
+        if action != grant.mode { reason += " (\(grant.mode.rawValue) cannot be enforced for \(deviceClass.rawValue), so it is blocked)" }
+        return MediaDecision(action: action, deviceClass: deviceClass, rule: .grant(id: grant.id), mode: rules.mode, reason: reason)
+    }
+
+    /// The live grant naming this device. Grants never apply under the fail-closed defaults, and
+    /// never to a storage+HID composite (the BadUSB shape): a take-out is for a plain stick.
+    func grant(for facts: MediaDeviceFacts, deviceClass: DeviceClass, now: Timestamp) -> (grant: DeviceGrant?, note: String?) {
+        guard !isFailClosed, let usb = facts.usb else { return (nil, nil) }
+        let naming = grants.filter { $0.names(usb) }
+        guard let first = naming.first else { return (nil, nil) }
+        if deviceClass == .compositeHIDStorage { return (nil, "grant \(first.id) never allows a storage+HID composite") }
+        if let live = naming.first(where: { now < $0.expires }) { return (live, nil) }
+        return (nil, "grant \(first.id) expired \(first.expires)")
     }
 
     /// An action the agent cannot enforce for the class becomes `block` (fail closed).

@@ -108,6 +108,7 @@ enum ProfileSignatureDomain {
     static let certificate: [UInt8] = Array("mamori-profile-v1/certificate\n".utf8)
     static let rootRotation: [UInt8] = Array("mamori-profile-v1/root-rotation\n".utf8)
     static let profile: [UInt8] = Array("mamori-profile-v1/profile\n".utf8)
+    static let deviceGrant: [UInt8] = Array("mamori-profile-v1/device-grant\n".utf8)
 }
 
 /// Strict decoding helpers shared by the certificate, rotation and envelope formats.
