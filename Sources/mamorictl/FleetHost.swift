@@ -53,5 +53,9 @@ struct FleetHost: AsyncParsableCommand {
             print("\nAlerts")
             print(FleetAlerts.table(alerts).render(.table), terminator: "")
         }
+        if let grants = reply["grants"]?.arrayValue, !grants.isEmpty {
+            print("\nDevice grants")
+            print(FleetGrants.table(grants).render(.table, width: 160), terminator: "")
+        }
     }
 }

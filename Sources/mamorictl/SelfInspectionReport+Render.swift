@@ -9,10 +9,12 @@ extension SelfInspectionReport {
             (text("2. 点検項目と合格率", "2. Checks and pass rates"), checkHeaders, checkRows, text("報告なし", "No reports")),
             (text("3. 不適合端末", "3. Failing hosts"), failingHeaders, failingRows, text("なし", "None")),
             (text("4. 改ざん警報と確認", "4. Tamper alerts and acknowledgements"), alertHeaders, alertRows, text("なし", "None")),
+            (text("5. 可搬記憶媒体の一時許可（持ち出し申請、6(3)①）", "5. Removable media: one-off grants (持ち出し申請, 6(3)①)"),
+             grantHeaders, grantRows, text("期間中の一時許可なし", "No grants during the period")),
         ]
     }
 
-    var chartHeading: String { text("5. 適合率の推移", "5. Compliance over time") }
+    var chartHeading: String { text("6. 適合率の推移", "6. Compliance over time") }
 
     // MARK: Markdown
 

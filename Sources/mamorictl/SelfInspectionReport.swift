@@ -93,6 +93,27 @@ struct SelfInspectionReport {
         }
     }
 
+    var grantHeaders: [String] {
+        [text("端末", "Host"), text("媒体", "Device"), text("許可", "Mode"), text("申請番号", "Reference"), text("理由", "Reason"),
+         text("期間", "Valid"), text("状態", "State"), text("使用回数", "Uses"), text("登録者", "Pushed by"), text("取消", "Revocation")]
+    }
+
+    /// Section 5: every one-off grant (持ち出し申請) in force during the period, as the terminal's
+    /// own journal reported it (applied, used, expired, revoked or refused).
+    var grantRows: [[String]] {
+        (data["media_grants"]?.arrayValue ?? []).map { grant in
+            let device = "\(grant["vendor"]?.stringValue ?? "*"):\(grant["product"]?.stringValue ?? "*"):\(grant["serial"]?.stringValue ?? "?")"
+            let revocation = grant["revoked_at"]?.stringValue.map {
+                "\($0) \(grant["revoked_by"]?.stringValue ?? ""): \(grant["revoke_reason"]?.stringValue ?? "")"
+            } ?? "-"
+            var state = grant["state"]?.stringValue ?? "?"
+            if let code = grant["rejected_code"]?.stringValue { state += " (\(code))" }
+            return [grant["hostname"]?.stringValue ?? "?", device, grant["mode"]?.stringValue ?? "?", grant["ref"]?.stringValue ?? "",
+                    grant["reason"]?.stringValue ?? "", "\(grant["issued"]?.stringValue ?? "") – \(grant["expires"]?.stringValue ?? "")", state,
+                    String(grant["uses"]?.intValue ?? 0), grant["pushed_by"]?.stringValue ?? "", revocation]
+        }
+    }
+
     var timeline: [(at: String, reporting: Int64, compliant: Int64)] {
         (data["timeline"]?.arrayValue ?? []).map { ($0["at"]?.stringValue ?? "", number($0, "reporting"), number($0, "compliant")) }
     }
