@@ -123,7 +123,7 @@ public final class DeviceGrantBook: Sendable {
                     let id = signed.grant.id
                     servedIds.insert(id)
                     if let held = state.active.first(where: { $0.grant.id == id }) {
-                        if held == signed { continue }
+                        if held.grant == signed.grant { continue }
                         outcome = .failure(.replayed("a different grant with id \(id) is already in force"))
                     } else if let ended = state.ended[id] {
                         outcome = .failure(.replayed("it \(ended.state == "expired" ? "expired" : "was withdrawn") at \(ended.at)"))
