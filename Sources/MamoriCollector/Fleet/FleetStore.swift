@@ -173,6 +173,16 @@ extension CollectorStore {
     /// its ids, the decision and the rule (`/dev/sdb SanDisk Ultra Fit 0781:5583:4C530001 read-only default:usb-storage`).
     static func eventDetail(_ kind: String, _ payload: [String: JSONValue]) -> String? {
         guard kind.hasPrefix("media.") else { return nil }
+        if kind.hasPrefix("media.grant-") {
+            // `grt-… 0781:5583:4C530001 read-write until 2026-12-03T13:00:00Z ref R8-0142` (and why, for a refusal).
+            let device = "\(payload["usb_vendor"]?.stringValue ?? "*"):\(payload["usb_product"]?.stringValue ?? "*"):\(payload["usb_serial"]?.stringValue ?? "?")"
+            var parts = [payload["grant"]?.stringValue ?? "?", device]
+            if let mode = payload["mode"]?.stringValue { parts.append(mode) }
+            if let expires = payload["expires"]?.stringValue { parts.append("until \(expires)") }
+            if let ref = payload["ref"]?.stringValue { parts.append("ref \(ref)") }
+            if let code = payload["code"]?.stringValue { parts.append("refused: \(code)") }
+            return parts.joined(separator: " ")
+        }
         let name = [payload["usb_vendor_name"]?.stringValue, payload["usb_model_name"]?.stringValue].compactMap { $0 }.joined(separator: " ")
         var ids: String?
         if let vendor = payload["usb_vendor"]?.stringValue, let product = payload["usb_product"]?.stringValue {
