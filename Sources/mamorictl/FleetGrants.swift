@@ -30,7 +30,12 @@ struct FleetGrants: AsyncParsableCommand {
             try await client.adminGet("/v1/admin/grants", query: [("host", host), ("all", all ? "true" : nil)], token: token)
         }
         let grants = reply["grants"]?.arrayValue ?? []
-        try FleetPrint.emit(format, json: reply, table: Self.table(grants), problem: false)
+        // Wide: the device label and the reference are what an auditor reads; cutting them helps no one.
+        switch format {
+        case .json: print(reply.canonicalString)
+        case .table: print(Self.table(grants).render(.table, width: 200), terminator: "")
+        case .csv: print(Self.table(grants).render(.csv), terminator: "")
+        }
     }
 
     static func table(_ grants: [JSONValue]) -> FleetTable {
