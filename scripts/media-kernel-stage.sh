@@ -4,7 +4,9 @@
 # plus a test-only rule that gives this stage's loop devices the identity of a USB stick, then
 # proves on real block devices: BLKROSET on disk and partitions at attach, direct writes fail, a
 # later mount is read-only, a writable mount made before enforcement is remounted read-only with
-# an alert, an allow-listed device stays writable, and every decision is in a verifiable journal.
+# an alert, an allow-listed device stays writable, a one-off grant makes one stick writable until it
+# expires (layer 1 at attach, layer 2 when it arrives later and when it ends), and every decision is in a
+# verifiable journal.
 # A missing tool or privilege is a failure, never a skip. Always detaches and unmounts.
 set -euo pipefail
 
@@ -132,6 +134,20 @@ media:
       reason: kernel stage allow-listed stick
 PROFILE
 
+# One-off grants (section 7): this stage's own keys, a host id, and a grants file that starts absent.
+"$BIN/mamorictl" keys init --dir "$WORK/gkeys" >/dev/null
+GRANT_OPTIONS="--grants $WORK/grants.jsonl --profile-root $WORK/gkeys/root.pub --host-id hst-kernel"
+make_image "$WORK/grant.img"
+sign_grant() { # out host for [now]: a signed grant for the stick backed by grant.img
+  local extra=()
+  [ -n "${4:-}" ] && extra=(--now "$4")
+  "$BIN/mamorictl" profile grant-device --no-push --out "$1" --host "$2" --serial "$WORK/grant.img" --vendor 0781 --product 5583 \
+    --for "$3" --reason "kernel stage take-out" --ref "R8-KERNEL-$2" --key "$WORK/gkeys/signing.key" "${extra[@]}" >/dev/null \
+    || fail "could not sign a grant for $2"
+}
+sign_grant "$WORK/grant-other.json" hst-elsewhere 2h
+sign_grant "$WORK/grant-long.json" hst-kernel 2h
+
 mkdir -p "$RULES_DIR"
 # Test-only identity: this stage's loop devices look like a SanDisk stick whose serial is the
 # backing file, so the allow list can name one of them. Other loop devices are untouched.
@@ -140,7 +156,7 @@ SUBSYSTEM=="block", KERNEL=="loop*", ATTRS{loop/backing_file}=="$WORK/*", ENV{ID
 RULE
 # The shipped rule, pointed at this build, this stage's profile and journal.
 sed -e "s|/usr/sbin/mamori-agent|$BIN/mamori-agent|g" \
-    -e "s|--journal /var/lib/mamori/journal --keys /var/lib/mamori/keys|--profile $WORK/profile.yaml --journal $WORK/journal --keys $WORK/keys|g" \
+    -e "s|--journal /var/lib/mamori/journal --keys /var/lib/mamori/keys|--profile $WORK/profile.yaml $GRANT_OPTIONS --journal $WORK/journal --keys $WORK/keys|g" \
     "$SHIPPED_RULE" >"$RULES_DIR/72-mamori-media.rules"
 grep -q "$BIN/mamori-agent media-guard" "$RULES_DIR/72-mamori-media.rules" || fail "could not adapt $SHIPPED_RULE"
 start_udevd
@@ -163,7 +179,7 @@ if touch "$WORK/mnt1/written" 2>/dev/null; then fail "wrote a file on a protecte
 umount "$WORK/mnt1"
 pass "a later mount comes up read-only"
 "$BIN/mamori-agent" media scan --profile "$WORK/profile.yaml" --format json >"$WORK/scan.json"
-grep -q "\"device\":\"$loop\",\"event\":\"scan\"" "$WORK/scan.json" || fail "media scan does not list $loop"
+grep -q "\"device\":\"$loop\",\"devtype\":\"disk\",\"event\":\"scan\"" "$WORK/scan.json" || fail "media scan does not list $loop"
 grep -o "{[^{}]*\"device\":\"$loop\"[^{}]*}" "$WORK/scan.json" | grep -q '"read_only_now":true' \
   || fail "media scan does not show $loop as read-only now"
 "$BIN/mamori-agent" media scan --profile "$WORK/profile.yaml" | grep -q "^$loop .*usb-storage .*read-only .*default:usb-storage .*yes$" \
@@ -278,6 +294,45 @@ detach "$loop"
 settle
 mv "$WORK/profile.yaml.off" "$WORK/profile.yaml"
 
+# --- 7. one-off grants (持ち出し申請) on real block devices ----------------------------------------
+# 7a. A grant for another host does nothing: the stick is read-only at attach.
+cp "$WORK/grant-other.json" "$WORK/grants.jsonl"
+attach "$WORK/grant.img"; loop="$LOOP"
+settle
+for device in "$loop" "${loop}p1" "${loop}p2"; do expect_ro "$device" 1 "a grant for another host"; done
+pass "a grant for another host leaves the stick read-only"
+# 7b. The agent's monitor takes a grant that arrived after the attach: the stick becomes writable
+#     (BLKROSET 0 on disk and partitions) and, when the grant ends, read-only again by itself.
+sign_grant "$WORK/grant-short.json" hst-kernel 1m "$(date -u -d '-45 seconds' +%Y-%m-%dT%H:%M:%SZ)"
+cat "$WORK/grant-other.json" "$WORK/grant-short.json" >"$WORK/grants.jsonl"
+"$BIN/mamori-agent" media watch --format json --profile "$WORK/profile.yaml" $GRANT_OPTIONS --journal "$WORK/journal2" --keys "$WORK/keys2" \
+  >"$WORK/watch-grant.out" 2>"$WORK/watch-grant.err" 9>&- &
+WATCH_PID=$!
+for _ in $(seq 100); do grep -q '^ready$' "$WORK/watch-grant.out" && break; sleep 0.1; done
+grep -q '^ready$' "$WORK/watch-grant.out" || fail "media watch did not become ready: $(cat "$WORK/watch-grant.err")"
+for device in "$loop" "${loop}p1" "${loop}p2"; do expect_ro "$device" 0 "a grant taken by the agent's monitor"; done
+grep -q "\"applied\":\[\"BLKROSET 0 $loop\"" "$WORK/watch-grant.out" || fail "the monitor did not record BLKROSET 0 on $loop"
+pass "a grant taken by the agent's monitor makes the attached stick writable"
+for _ in $(seq 300); do [ "$(blockdev --getro "${loop}p1")" = 1 ] && break; sleep 0.1; done
+for device in "$loop" "${loop}p1" "${loop}p2"; do expect_ro "$device" 1 "after the grant expired"; done
+pass "when the grant expires the stick is read-only again, with no collector involved"
+kill "$WATCH_PID"; wait "$WATCH_PID" 2>/dev/null || true; WATCH_PID=""
+detach "$loop"
+settle
+# 7c. The udev helper honours a valid grant at attach: the stick mounts writable.
+cp "$WORK/grant-long.json" "$WORK/grants.jsonl"
+attach "$WORK/grant.img"; loop="$LOOP"
+settle
+for device in "$loop" "${loop}p1" "${loop}p2"; do expect_ro "$device" 0 "a granted stick at attach"; done
+mount "${loop}p1" "$WORK/mnt3"
+[ "$(mount_options "$WORK/mnt3")" = "rw" ] || fail "the granted stick mounted $(mount_options "$WORK/mnt3")"
+echo taken-out >"$WORK/mnt3/granted" || fail "could not write to the granted stick"
+umount "$WORK/mnt3"
+pass "the udev helper honours a valid grant: the stick is writable at attach"
+detach "$loop"
+settle
+rm -f "$WORK/grants.jsonl"
+
 # --- 6. the journal names every decision and verifies ----------------------------------------
 "$BIN/mamorictl" journal verify "$WORK/journal" --k0 "$WORK/keys/k0" --host-key "$WORK/keys/host.pub" >/dev/null \
   || fail "the journal does not verify"
@@ -287,6 +342,7 @@ grep -q '"rule":"media.allow\[0\]"' "$WORK/journal.json" || fail "no record name
 grep -q '"rule":"default:usb-storage"' "$WORK/journal.json" || fail "no record names the default"
 grep -q '"rule":"fail-closed:usb-storage"' "$WORK/journal.json" || fail "no record names the fail-closed default"
 grep -q '"kind":"media.mount-alert"' "$WORK/journal.json" || fail "no media.mount-alert record for the race"
+grep -q '"rule":"grant:grt-' "$WORK/journal.json" || fail "no record names the grant that allowed the stick"
 grep -q '"remediation":"remounted read-only"' "$WORK/journal.json" || fail "the alert does not say the mount was remounted read-only"
 "$BIN/mamorictl" journal verify "$WORK/journal2" --k0 "$WORK/keys2/k0" --host-key "$WORK/keys2/host.pub" >/dev/null \
   || fail "the watcher's journal does not verify"
