@@ -43,14 +43,7 @@ struct ProfileGrantDevice: AsyncParsableCommand {
     @Option(help: "The approval reference (申請番号).")
     var ref: String
 
-    @Option(help: "The signing key's private key file (D/signing.key).")
-    var key: String
-
-    @Option(help: "The signing key's certificate (default: KEY with .cert instead of .key).")
-    var cert: String?
-
-    @Option(help: "Root rotations to embed (default: root-rotations.json beside the key, if any).")
-    var rotations: String?
+    @OptionGroup var signing: SigningKeyOptions
 
     @Option(help: "Also write the signed grant to this file.")
     var out: String?
@@ -92,10 +85,7 @@ struct ProfileGrantDevice: AsyncParsableCommand {
                                 reason: reason.trimmingCharacters(in: .whitespacesAndNewlines),
                                 reference: ref.trimmingCharacters(in: .whitespacesAndNewlines))
         if let problem = grant.problem() { throw InputError("not signed: \(problem)") }
-        let signingKey = try KeysFiles.privateKey(key, role: .signing)
-        let certificate = try KeysFiles.certificate(cert ?? ProfileSign.sibling(of: key, named: nil))
-        let rotationsPath = rotations ?? ProfileSign.sibling(of: key, named: "root-rotations.json")
-        let chain = (rotations != nil || KeysNaming.exists(rotationsPath)) ? try KeysFiles.rotations(rotationsPath) : []
+        let (signingKey, certificate, chain) = try signing.load()
         let signed: SignedDeviceGrant
         switch SignedDeviceGrant.sign(grant, key: signingKey, certificate: certificate, rootRotations: chain, now: now) {
         case .failure(let rejection): throw InputError("not signed: \(rejection.description)")
