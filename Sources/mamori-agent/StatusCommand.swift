@@ -41,6 +41,10 @@ struct StatusCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let checks = snapshot?.checks ?? []
+        // The grants in force, as the media guard applies them (verified again here; a verified
+        // grant's text holds no control or direction characters).
+        let grants = DeviceGrantBook.activeGrants(grantsPath: layout.grantsPath, rootPath: layout.profileRootPath, hostId: enrolment?.hostId,
+                                                  now: now, requireTrustedFile: layout.root.isEmpty)
         switch format {
         case .json:
             var members: [String: JSONValue] = [
@@ -51,6 +55,10 @@ struct StatusCommand: ParsableCommand {
                 "journal_head_seq": head.map { .int(Int64($0)) } ?? .null,
                 "last_shipment": cursor.map { .object(["seq": .int(Int64($0.seq)), "received_at": .string($0.receivedAt.description)]) } ?? .null,
                 "checks": .array(checks.map(\.json)),
+                "grants": .array(grants.map { grant in
+                    .object(["id": .string(grant.id), "device": .string(grant.deviceLabel), "mode": .string(grant.mode.rawValue),
+                             "expires": .string(grant.expires.description), "ref": .string(grant.reference)])
+                }),
                 "checked_at": snapshot.map { .string($0.time.description) } ?? .null,
             ]
             members["compliant"] = .bool(!checks.isEmpty && checks.allSatisfy(\.status.isCompliant))
@@ -61,6 +69,9 @@ struct StatusCommand: ParsableCommand {
             AgentOutput.line("profile:       " + Self.profileText(profile))
             AgentOutput.line("journal head:  " + (head.map { "record \($0)" } ?? "no journal"))
             AgentOutput.line("last shipment: " + (cursor.map { "through record \($0.seq) at \($0.receivedAt)" } ?? "never"))
+            for grant in grants {
+                AgentOutput.line("grant:         \(grant.id) \(grant.deviceLabel) \(grant.mode.rawValue) until \(grant.expires) (ref \(grant.reference))")
+            }
             AgentOutput.line("checked:       " + (snapshot.map { $0.time.description } ?? "no posture run yet"))
             for check in checks {
                 let status = check.status.rawValue.uppercased()

@@ -51,6 +51,12 @@ struct DeviceGrantFleetTests {
         #expect(journal.components(separatedBy: "\"kind\":\"media.grant-applied\"").count - 1 == 1, "applied more than once")
         #expect(!journal.contains(other.hostId), "the other terminal's grant reached this one")
 
+        // The terminal's own status lists it.
+        let status = try CLI.run("mamori-agent", ["status", "--root", clerk.root.path, "--format", "json"])
+        #expect(status.stdout.contains("\"grants\":[{\"device\":\"0781:5583:4C530001\",\"expires\""), "\(status.stdout)")
+        let statusTable = try CLI.run("mamori-agent", ["status", "--root", clerk.root.path])
+        #expect(statusTable.stdout.contains("grant:         \(id) 0781:5583:4C530001 read-write until"), "\(statusTable.stdout)")
+
         // The fleet sees it in force, with its reference.
         #expect(FleetAgent.eventually(20) {
             let listed = try? Self.ctl(collector, ["fleet", "grants", "--host", "clerk-grant", "--format", "json"])
