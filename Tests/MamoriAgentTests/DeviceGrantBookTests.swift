@@ -63,6 +63,8 @@ struct DeviceGrantBookTests {
         #expect(codes[0] == "other-host" && codes[1] == "grant-expired")
         #expect(["bad-signature", "malformed", "invalid-grant", "signing-key-not-certified"].contains(codes[2]), "\(codes[2])")
         #expect(first.events[0].payload["grant"] == .string("grt-x"), "a decodable refused grant is described")
+        #expect(first.events[0].payload["reason"]?.stringValue?.contains("hst-other") == true, "reason says why it was refused")
+        #expect(first.events[0].payload["grant_reason"] == .string("持ち出し"))
         #expect(grants.grants(at: now).isEmpty)
         #expect(try grants.reconcile(served: [other, expired, forged], now: now).events.isEmpty, "every poll would flood the journal")
     }

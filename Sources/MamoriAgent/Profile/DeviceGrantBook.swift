@@ -180,14 +180,17 @@ public final class DeviceGrantBook: Sendable {
     }
 
     static func rejectedEvent(_ rejection: DeviceGrantRejection, envelope: [UInt8], served: Bool) -> Event {
-        var payload: [String: JSONValue] = [
-            "code": .string(rejection.code), "reason": .string(rejection.description),
-            "envelope_sha256": .string(Hex.encode(Array(SHA256.hash(data: envelope)))),
-            "source": .string(served ? "collector" : "grants file"),
-        ]
+        var payload: [String: JSONValue] = [:]
+        // The refused grant as it describes itself; its own `reason` becomes `grant_reason`, so
+        // `reason` is always why it was refused.
         if case .success(let signed) = DeviceGrantVerifier.decode(envelope) {
-            for (key, value) in describe(signed.grant) { payload[key] = value }
+            payload = describe(signed.grant)
+            payload["grant_reason"] = payload.removeValue(forKey: "reason")
         }
+        payload["code"] = .string(rejection.code)
+        payload["reason"] = .string(rejection.description)
+        payload["envelope_sha256"] = .string(Hex.encode(Array(SHA256.hash(data: envelope))))
+        payload["source"] = .string(served ? "collector" : "grants file")
         return (DeviceGrantJournalKind.rejected, payload)
     }
 
