@@ -41,6 +41,8 @@ packages=(
   help2man             # the packages' manual pages, from each program's --help
   lintian              # `make deb` fails on any lintian error or warning not overridden with a reason
   debootstrap          # the packages' install test: a fresh Debian 12 root (scripts/deb-install-test.sh)
+  qemu-system-x86      # the real-terminal stage boots a Debian 12 guest (scripts/terminal-test.sh)
+  qemu-utils           # qemu-img: that stage's throw-away overlay over the cached image
 )
 
 missing=()
