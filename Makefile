@@ -3,7 +3,7 @@ SWIFT ?= swift
 PYTHON ?= /usr/bin/python3
 BUILD_DIR := build
 
-.PHONY: all deps build pam release bench-tools deb test demo bench clean
+.PHONY: all deps build pam release bench-tools deb test terminal-test demo bench clean
 
 all: build
 
@@ -41,6 +41,11 @@ test: deps pam
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug bash scripts/media-kernel-stage.sh
 	$(MAKE) deb
 	bash scripts/deb-install-test.sh
+
+# The real-terminal stage: the packages installed and exercised on a booted Debian 12 guest with
+# systemd under QEMU (scripts/terminal-test.sh; docs/terminal-test.md). SCENARIOS= runs some only.
+terminal-test: deps deb
+	bash scripts/terminal-test.sh $(SCENARIOS)
 
 # The packaged executables: release, the Swift runtime linked statically (they depend on nothing
 # from the toolchain), no $$ORIGIN run path, full RELRO; in their own build folder, so these flags

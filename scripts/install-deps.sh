@@ -43,6 +43,7 @@ packages=(
   debootstrap          # the packages' install test: a fresh Debian 12 root (scripts/deb-install-test.sh)
   qemu-system-x86      # the real-terminal stage boots a Debian 12 guest (scripts/terminal-test.sh)
   qemu-utils           # qemu-img: that stage's throw-away overlay over the cached image
+  openssh-client       # ssh-keygen: that stage's per-run key for a guest held up for debugging
 )
 
 missing=()
