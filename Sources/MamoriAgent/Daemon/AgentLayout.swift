@@ -28,6 +28,8 @@ public struct AgentLayout: Sendable {
     public var profileVersionFloorPath: String { profileDirectory + "/version-floor.json" }
     /// The one-off grants in force, one signed envelope per line (`DeviceGrantBook`).
     public var grantsPath: String { profileDirectory + "/grants.jsonl" }
+    /// Grants that ended on this terminal, so they are never taken again (`DeviceGrantBook`).
+    public var grantLedgerPath: String { profileDirectory + "/grant-ledger.json" }
     /// The last receipt the collector signed (`ShipperCursor`).
     public var shipperCursorPath: String { stateDirectory + "/shipper/receipt.json" }
     /// The last posture run's results, for `mamori-agent status`.

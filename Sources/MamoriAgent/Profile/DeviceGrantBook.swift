@@ -45,8 +45,8 @@ public final class DeviceGrantBook: Sendable {
     public let hostId: String?
     private let state: Mutex<State>
 
-    public var grantsPath: String { layout.profileDirectory + "/grants.jsonl" }
-    public var ledgerPath: String { layout.profileDirectory + "/grant-ledger.json" }
+    public var grantsPath: String { layout.grantsPath }
+    public var ledgerPath: String { layout.grantLedgerPath }
 
     /// Reads the files; a grant whose signature no longer verifies is dropped (and journalled).
     public init(layout: AgentLayout, hostId: String?, now: Timestamp) {
@@ -54,7 +54,7 @@ public final class DeviceGrantBook: Sendable {
         self.hostId = hostId
         var initial = State()
         let root = try? ProfileInstaller.pinnedRoot(path: layout.profileRootPath)
-        if let bytes = try? FileSystem.readFile(layout.profileDirectory + "/grants.jsonl"), let hostId, let root {
+        if let bytes = try? FileSystem.readFile(layout.grantsPath), let hostId, let root {
             for line in bytes.split(separator: 0x0A) {
                 let envelope = Array(line) + [0x0A]
                 switch DeviceGrantVerifier.verify(envelope, pinnedRoot: root, host: hostId, now: now) {
@@ -67,7 +67,7 @@ public final class DeviceGrantBook: Sendable {
                 }
             }
         }
-        if let bytes = try? FileSystem.readFile(layout.profileDirectory + "/grant-ledger.json"), let json = try? JSONValue.parse(bytes),
+        if let bytes = try? FileSystem.readFile(layout.grantLedgerPath), let json = try? JSONValue.parse(bytes),
            let items = json["ended"]?.arrayValue {
             for item in items {
                 guard let id = item["id"]?.stringValue, let state = item["state"]?.stringValue,

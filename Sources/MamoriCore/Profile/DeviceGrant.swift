@@ -224,23 +224,19 @@ public enum DeviceGrantVerifier {
         case .success(let decoded): envelope = decoded
         case .failure(let rejection): return .failure(rejection)
         }
-        let root: ProfilePublicKey
-        switch ProfileVerifier.trustedRoot(pinnedRoot, following: envelope.rootRotations) {
-        case .success(let trusted): root = trusted
-        case .failure(let rejection):
-            if case .signingKeyNotCertified(let detail) = rejection { return .failure(.signingKeyNotCertified(detail)) }
-            return .failure(.signingKeyNotCertified(rejection.description))
+        // The same trust chain as profiles: rotations from the pinned root, then the certificate.
+        let trust = ProfileVerifier.trustedRoot(pinnedRoot, following: envelope.rootRotations).flatMap { root in
+            ProfileVerifier.checkCertificate(envelope.certificate, root: root, now: now).map { Result.failure($0) } ?? .success(root)
         }
-        let certificate = envelope.certificate
-        guard certificate.rootKey == root else {
-            return .failure(.signingKeyNotCertified("the certificate names root \(certificate.rootKey.keyId); the trusted root is \(root.keyId)"))
+        switch trust {
+        case .success: break
+        case .failure(.certificateExpired(let expires)): return .failure(.certificateExpired(expires: expires))
+        case .failure(.signingKeyNotCertified(let detail)): return .failure(.signingKeyNotCertified(detail))
+        case .failure(let rejection): return .failure(.signingKeyNotCertified(rejection.description))
         }
-        guard certificate.isSigned(by: root) else { return .failure(.signingKeyNotCertified("the certificate's signature does not verify under the root")) }
-        guard certificate.signingKey.isValidSignature(envelope.signature, for: SignedDeviceGrant.signedMessage(envelope.grant)) else {
+        guard envelope.certificate.signingKey.isValidSignature(envelope.signature, for: SignedDeviceGrant.signedMessage(envelope.grant)) else {
             return .failure(.badSignature)
         }
-        // The certificate must have been valid when the grant was issued and still be.
-        guard now < certificate.expires else { return .failure(.certificateExpired(expires: certificate.expires)) }
         let grant = envelope.grant
         if let host, grant.host != host { return .failure(.otherHost(grantHost: grant.host, thisHost: host)) }
         guard now < grant.expires else { return .failure(.expired(expires: grant.expires)) }

@@ -169,13 +169,20 @@ public enum ProfileVerifier {
         return .success(trusted)
     }
 
-    static func checkSignature(_ envelope: SignedProfileEnvelope, root: ProfilePublicKey, now: Timestamp) -> ProfileRejection? {
-        let certificate = envelope.certificate
+    /// The signing key's certificate: made by the trusted root and not expired. Shared by
+    /// profiles and device grants (one trust chain).
+    static func checkCertificate(_ certificate: SigningKeyCertificate, root: ProfilePublicKey, now: Timestamp) -> ProfileRejection? {
         guard certificate.rootKey == root else {
             return .signingKeyNotCertified("the certificate names root \(certificate.rootKey.keyId); the trusted root is \(root.keyId)")
         }
         guard certificate.isSigned(by: root) else { return .signingKeyNotCertified("the certificate's signature does not verify under the root") }
         guard now < certificate.expires else { return .certificateExpired(expires: certificate.expires) }
+        return nil
+    }
+
+    static func checkSignature(_ envelope: SignedProfileEnvelope, root: ProfilePublicKey, now: Timestamp) -> ProfileRejection? {
+        if let rejection = checkCertificate(envelope.certificate, root: root, now: now) { return rejection }
+        let certificate = envelope.certificate
         let message = SignedProfileEnvelope.signedMessage(profileSHA256: envelope.profileSHA256)
         guard certificate.signingKey.isValidSignature(envelope.signature, for: message) else { return .badSignature }
         guard SignedProfileEnvelope.digest(of: envelope.profileSource) == envelope.profileSHA256 else { return .changedAfterSigning }
