@@ -182,7 +182,8 @@ pass "a later mount comes up read-only"
 grep -q "\"device\":\"$loop\",\"devtype\":\"disk\",\"event\":\"scan\"" "$WORK/scan.json" || fail "media scan does not list $loop"
 grep -o "{[^{}]*\"device\":\"$loop\"[^{}]*}" "$WORK/scan.json" | grep -q '"read_only_now":true' \
   || fail "media scan does not show $loop as read-only now"
-"$BIN/mamori-agent" media scan --profile "$WORK/profile.yaml" | grep -q "^$loop .*usb-storage .*read-only .*default:usb-storage .*yes$" \
+"$BIN/mamori-agent" media scan --profile "$WORK/profile.yaml" >"$WORK/scan.txt"
+grep -q "^$loop .*usb-storage .*read-only .*default:usb-storage .*yes$" "$WORK/scan.txt" \
   || fail "media scan's table does not show $loop's decision"
 pass "media scan lists the stick, its decision, rule and current read-only state"
 detach "$loop"
@@ -346,7 +347,9 @@ grep -q '"rule":"grant:grt-' "$WORK/journal.json" || fail "no record names the g
 grep -q '"remediation":"remounted read-only"' "$WORK/journal.json" || fail "the alert does not say the mount was remounted read-only"
 "$BIN/mamorictl" journal verify "$WORK/journal2" --k0 "$WORK/keys2/k0" --host-key "$WORK/keys2/host.pub" >/dev/null \
   || fail "the watcher's journal does not verify"
-"$BIN/mamorictl" journal show "$WORK/journal2" --format json | grep -q '"event":"add"' || fail "the watcher journalled no add event"
+# Into a file, not a pipe: with pipefail, grep -q leaving early would SIGPIPE a long listing and fail.
+"$BIN/mamorictl" journal show "$WORK/journal2" --format json >"$WORK/journal2.json" || fail "journal show failed on the watcher's journal"
+grep -q '"event":"add"' "$WORK/journal2.json" || fail "the watcher journalled no add event"
 pass "the journals verify and name each decision, rule and the mount alert"
 
 echo "media-kernel-stage: all $passed checks passed"
