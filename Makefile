@@ -31,7 +31,8 @@ pam: deps
 # that scripts/pg-test-server.sh starts and always stops) in one process, then the independent
 # Python check of the journal test vectors, then the PAM module's load/unload cycle under valgrind,
 # then the media guard's kernel stage (root: loop devices, its own systemd-udevd), then the Debian
-# packages (release builds, lintian) installed, upgraded and purged in a fresh debootstrap root.
+# packages (release builds, lintian) installed, upgraded and purged in a fresh debootstrap root,
+# then the real-terminal stage: the same packages on a booted Debian 12 guest with systemd (QEMU).
 test: deps pam
 	$(SWIFT) build --build-tests
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug MAMORI_PAM_MODULE=$(CURDIR)/$(BUILD_DIR)/pam_mamori.so \
@@ -41,9 +42,11 @@ test: deps pam
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug bash scripts/media-kernel-stage.sh
 	$(MAKE) deb
 	bash scripts/deb-install-test.sh
+	bash scripts/terminal-test.sh
 
-# The real-terminal stage: the packages installed and exercised on a booted Debian 12 guest with
-# systemd under QEMU (scripts/terminal-test.sh; docs/terminal-test.md). SCENARIOS= runs some only.
+# The real-terminal stage alone (make test runs it after the packages' install test): the packages
+# installed and exercised on a booted Debian 12 guest with systemd under QEMU
+# (scripts/terminal-test.sh; docs/terminal-test.md). SCENARIOS= runs some only.
 terminal-test: deps deb
 	bash scripts/terminal-test.sh $(SCENARIOS)
 

@@ -3,7 +3,8 @@
 #  1. verify throughput on a 1,000,000-record journal, side by side with sha256sum over the
 #     same segment files in the same run (5 runs each, medians, ratio);
 #  2. durable append rate and latency: fdatasync per record, and group commit in batches;
-#  3. the media guard: attach -> BLKROSET latency and the mount race (scripts/media-bench.sh, root);
+#  3. the media guard: attach -> BLKROSET latency and the mount race (scripts/media-bench.sh, root),
+#     and beside it the real-kernel hot-plug figure the real-terminal stage left in build/terminal;
 #  4. the second factor: pam_mamori vs pam_oath vs pam_google_authenticator (scripts/pam-bench.sh);
 #  5. the collector: sustained verified ingest and a 100,000-terminal fleet on SQLite and
 #     PostgreSQL (scripts/collector-bench.sh);
@@ -95,6 +96,16 @@ Latency is per append call (one batch, or for the concurrent row one awaited rec
 acknowledgement always waits for its batch's sync.
 MD
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/media-bench.sh >> docs/benchmarks.md
+echo >> docs/benchmarks.md
+# The same path on a real kernel's USB stack: the real-terminal stage's latency scenario (run by
+# make test and make terminal-test) leaves its section in build/terminal/attach-latency.md.
+if [ -f build/terminal/attach-latency.md ]; then
+  cat build/terminal/attach-latency.md >> docs/benchmarks.md
+else
+  echo "## Removable media on a real kernel: hot-plug → BLKROSET (real-terminal stage)" >> docs/benchmarks.md
+  echo >> docs/benchmarks.md
+  echo "Not measured in this run: \`make terminal-test\` (or \`make test\`) writes build/terminal/attach-latency.md." >> docs/benchmarks.md
+fi
 echo >> docs/benchmarks.md
 MAMORI_BIN_DIR="$PWD/$bin" bash scripts/pam-bench.sh >> docs/benchmarks.md
 echo >> docs/benchmarks.md

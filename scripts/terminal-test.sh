@@ -6,7 +6,9 @@
 # The guest talks to nothing: its NIC is user-mode with restrict=on. Each check is a named line;
 # the last line is `N passed, N failed`. A missing tool or a guest that does not boot is a failure.
 #
-#   scripts/terminal-test.sh [SCENARIO...]   units unknown_stick hub fail_closed (default: all)
+#   scripts/terminal-test.sh [SCENARIO...]   units unknown_stick allowed_stick hub fail_closed logins
+#                                           compliance latency reboot upgrade_purge (default: all, in
+#                                           this order whatever the order given)
 #   MAMORI_TERMINAL_KEEP=1                  keep the work folder (overlay, console log, share)
 #   MAMORI_TERMINAL_HOLD=1                  leave the guest up after the scenarios (ssh in; see the log)
 #   MAMORI_TERMINAL_ACCEL=tcg|kvm           skip the probe
@@ -15,10 +17,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 HERE="$ROOT/scripts/terminal"
 DIST="$ROOT/dist"
-ALL_SCENARIOS=(units unknown_stick hub fail_closed)
-SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=("${ALL_SCENARIOS[@]}")
-LIMIT_SECONDS=${MAMORI_TERMINAL_LIMIT:-900}
+ALL_SCENARIOS=(units unknown_stick allowed_stick hub fail_closed logins compliance latency reboot upgrade_purge)
+REQUESTED=("$@")
+[ ${#REQUESTED[@]} -gt 0 ] || REQUESTED=("${ALL_SCENARIOS[@]}")
+LIMIT_SECONDS=${MAMORI_TERMINAL_LIMIT:-1200}
 
 SUMMARY_PRINTED=0
 fail() { echo "terminal-test: FAIL: $*" >&2; echo "0 passed, 1 failed"; SUMMARY_PRINTED=1; exit 1; }
@@ -28,9 +30,12 @@ log() { echo "terminal-test: $*" >&2; }
 for tool in qemu-system-x86_64 qemu-img truncate sfdisk mkfs.ext4 ssh-keygen /usr/bin/python3; do
   command -v "$tool" >/dev/null || fail "$tool missing: run scripts/install-deps.sh"
 done
-for scenario in "${SCENARIOS[@]}"; do
+for scenario in "${REQUESTED[@]}"; do
   [[ " ${ALL_SCENARIOS[*]} " == *" $scenario "* ]] || fail "unknown scenario $scenario (one of ${ALL_SCENARIOS[*]})"
 done
+# In the stage's own order: upgrade_purge removes everything, so it is always last.
+SCENARIOS=()
+for scenario in "${ALL_SCENARIOS[@]}"; do [[ " ${REQUESTED[*]} " == *" $scenario "* ]] && SCENARIOS+=("$scenario"); done
 ls "$DIST"/mamori-agent_*.deb "$DIST"/mamori-collector_*.deb "$DIST"/mamorictl_*.deb >/dev/null 2>&1 || fail "no packages in dist/ (make deb)"
 
 IMAGE="$(bash "$HERE/build-image.sh")" || fail "the guest image could not be built"
@@ -47,6 +52,22 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$SHARE/debs" "$SHARE/requests" "$SHARE/replies" "$WORK/sticks"
 cp "$DIST"/mamori-agent_*.deb "$DIST"/mamori-collector_*.deb "$DIST"/mamorictl_*.deb "$SHARE/debs/"
+# upgrade_purge: the guest first installs "the previous build" and upgrades to these packages. A
+# second release build would double the stage's build time, so the previous build is these very
+# packages repacked with a lower version (VERSION~previous): dpkg runs every maintainer script of a
+# real upgrade (prerm upgrade, postinst configure OLD-VERSION, the units restarted by systemd).
+if [[ " ${SCENARIOS[*]} " == *" upgrade_purge "* ]]; then
+  mkdir -p "$SHARE/previous"
+  for deb in "$SHARE"/debs/*.deb; do
+    rm -rf "$WORK/repack"
+    dpkg-deb -R "$deb" "$WORK/repack"
+    version=$(sed -n 's/^Version: //p' "$WORK/repack/DEBIAN/control")
+    sed -i "s/^Version: .*/Version: ${version}~previous/" "$WORK/repack/DEBIAN/control"
+    dpkg-deb -b "$WORK/repack" "$SHARE/previous/$(basename "$deb" | sed "s/_${version}_/_${version}~previous_/")" >/dev/null \
+      || fail "could not repack $deb as the previous build"
+  done
+  rm -rf "$WORK/repack"
+fi
 cp "$HERE/guest-test.sh" "$SHARE/guest-test.sh"
 printf '%s\n' "${SCENARIOS[@]}" >"$SHARE/scenarios"
 ssh-keygen -q -t ed25519 -N "" -C mamori-terminal-test -f "$WORK/ssh-key"
@@ -55,7 +76,9 @@ if [ "${MAMORI_TERMINAL_HOLD:-0}" = 1 ]; then touch "$SHARE/hold"; LIMIT_SECONDS
 qemu-img create -q -f qcow2 -b "$IMAGE/root.img" -F raw "$WORK/overlay.qcow2"
 
 # A stick image: a DOS table and one ext4 partition, made in the file (no loop device, no udev).
+# Kept for the run: a stick plugged again (the latency scenario) reuses its image.
 make_stick() {
+  [ -f "$1" ] && return 0
   truncate -s 64M "$1"
   printf 'label: dos\nstart=2048,size=126976,type=83\n' | sfdisk -q "$1"
   mkfs.ext4 -q -F -E offset=1048576 "$1" 62M
@@ -74,7 +97,9 @@ if [ -z "$ACCEL" ]; then
 fi
 log "booting the guest ($ACCEL$([ "$ACCEL" = tcg ] && echo ': software emulation, no usable KVM here'))"
 PORT=$((20000 + RANDOM % 20000))
-qemu-system-x86_64 -machine q35 -accel "$ACCEL" -m 2048 -smp 2 -display none -no-reboot \
+# No -no-reboot: the reboot scenario restarts the guest with its stick still plugged; a poweroff
+# ends QEMU. The second serial port carries a getty for the console-login check.
+qemu-system-x86_64 -machine q35 -accel "$ACCEL" -m 2048 -smp 2 -display none \
   -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" \
   -append "root=/dev/vda rw console=ttyS0 mamori.test=1 systemd.show_status=0 quiet" \
   -drive file="$WORK/overlay.qcow2",if=virtio,format=qcow2 \
@@ -82,7 +107,7 @@ qemu-system-x86_64 -machine q35 -accel "$ACCEL" -m 2048 -smp 2 -display none -no
   -nic user,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:22 \
   -device qemu-xhci,id=xhci \
   -qmp unix:"$QMP",server=on,wait=off \
-  -serial file:"$WORK/console.log" &
+  -serial file:"$WORK/console.log" -serial unix:"$WORK/ttyS1.sock",server=on,wait=off &
 QEMU_PID=$!
 
 qmp() { /usr/bin/python3 "$HERE/qmp.py" "$QMP" "$@"; }
@@ -112,8 +137,35 @@ handle() {
         sleep 0.2
       done
       return 1 ;;
+    ssh-login) # USER PASSWORD CODE: keyboard-interactive through the forwarded port, as a user would
+      ssh_login "$2" "$3" "$4" ;;
+    console-login) # USER PASSWORD CODE: the serial getty on the guest's ttyS1
+      /usr/bin/python3 "$HERE/console_login.py" "$WORK/ttyS1.sock" "$2" "$3" "$4" ;;
     *) echo "unknown request $1"; return 1 ;;
   esac
+}
+
+# ssh_login USER PASSWORD CODE: OpenSSH's own client answers each keyboard-interactive prompt
+# through SSH_ASKPASS (the password, then pam_mamori's "Verification code: "); prints "accepted" with
+# the remote command's output, or "refused" and the client's last words. Always returns 0.
+ssh_login() {
+  local askpass="$WORK/askpass-$RANDOM"
+  cat >"$askpass" <<ASKPASS
+#!/bin/sh
+case "\$1" in
+  *[Pp]assword*) echo '$2' ;;
+  *"Verification code"*) echo '$3' ;;
+  *) echo "unexpected prompt: \$1" >&2; exit 1 ;;
+esac
+ASKPASS
+  chmod 0700 "$askpass"
+  local out status=0
+  out=$(SSH_ASKPASS="$askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none timeout 60 setsid ssh -n -p "$PORT" \
+    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=no \
+    -o PreferredAuthentications=keyboard-interactive -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 \
+    -o ConnectTimeout=30 "$1@127.0.0.1" 'echo MAMORI-SSH-$((6 * 7))' 2>&1 </dev/null) || status=$?
+  rm -f "$askpass"
+  if [ "$status" = 0 ] && [[ "$out" == *MAMORI-SSH-42* ]]; then echo "accepted"; else echo "refused (exit $status): $(echo "$out" | tail -n 2 | tr '\n' ' ')"; fi
 }
 
 if [ "${MAMORI_TERMINAL_HOLD:-0}" = 1 ]; then
@@ -152,6 +204,12 @@ if [ -f "$SHARE/results" ]; then
   done <"$SHARE/results"
 fi
 [ -f "$SHARE/security-scores" ] && cp "$SHARE/security-scores" "$ROOT/build/terminal/security-scores"
+# The attach → BLKROSET figure on this real kernel path (latency scenario): a docs/benchmarks.md
+# section, spliced in by scripts/bench.sh.
+if [ -f "$SHARE/latency.json" ]; then
+  /usr/bin/python3 "$HERE/latency_section.py" "$SHARE/latency.json" "$ACCEL" >"$ROOT/build/terminal/attach-latency.md" \
+    && log "attach → BLKROSET on the guest's kernel: $(grep -m1 '^| hot-plug' "$ROOT/build/terminal/attach-latency.md")"
+fi
 if [ ! -f "$SHARE/guest.rc" ]; then
   log "the guest did not finish (console: last lines below)"
   tail -n 30 "$WORK/console.log" >&2 || true

@@ -160,9 +160,14 @@ struct ServeCommand: AsyncParsableCommand {
         let (host, port) = parseListen()!
         let server = CollectorServer(service: service, data: data, host: host, port: port)
         do {
+            // Under systemd (Type=notify): READY=1 once the listener is bound, so `systemctl start`
+            // returns only when the collector accepts connections; STOPPING=1 on the way out.
+            let notifier = SystemdNotifier.fromProcess()
             try await server.run { port in
                 logger.info("listening", metadata: ["address": "\(host):\(port)", "engine": "\(database.engine.rawValue)"])
+                notifier.notify("READY=1\nSTATUS=listening on \(host):\(port)")
             }
+            notifier.notify("STOPPING=1")
         } catch {
             try? await database.close()
             throw error

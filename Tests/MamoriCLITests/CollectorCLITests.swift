@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The collector as an operator runs it: `mamori-collector init` and `serve` as processes,
 /// `mamorictl enroll-token create` and `profile push` against it, and `mamori-loadgen` streaming
 /// journals with an injected fault, all over real HTTPS on SQLite.
@@ -60,6 +64,50 @@ import Testing
         }
 
         deinit { if process.isRunning { process.terminate() } }
+    }
+
+    /// The shipped unit is `Type=notify`: READY=1 comes once the HTTPS listener is bound (a TCP
+    /// connection to the port it names succeeds at that moment), and STOPPING=1 on SIGTERM.
+    @Test func serveNotifiesSystemdWhenListeningAndWhenStopping() throws {
+        let directory = try TemporaryDirectory("mamori-collector-notify")
+        let initResult = try CLI.run("mamori-collector", ["init", "--data", directory.path + "/data"])
+        #expect(initResult.status == 0, "init failed: \(initResult.stderr)")
+        let notify = try AgentLifecycleTests.NotifySocket(in: directory.path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binDirectory + "/mamori-collector")
+        process.arguments = ["serve", "--data", directory.path + "/data", "--listen", "127.0.0.1:0"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.path
+        process.environment = environment
+        let logPath = directory.path + "/serve.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: logPath)
+        process.standardError = FileHandle(forWritingAtPath: logPath)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        let ready = notify.receive(until: "READY=1", within: 30)
+        let message = ready.first { $0.contains("READY=1") } ?? ""
+        #expect(message.contains("READY=1"), "no READY=1: \(ready); log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+        let port = message.range(of: "listening on 127.0.0.1:").map { Int(message[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
+        #expect(port > 0, "READY=1 does not name the port: \(message)")
+        // Connected at once, no retry: the listener was bound before READY=1 was sent.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0, "connect to the port READY=1 named failed: errno \(errno)")
+
+        process.terminate()
+        let stopping = notify.receive(until: "STOPPING=1", within: 30)
+        #expect(stopping.contains { $0.contains("STOPPING=1") }, "no STOPPING=1 on SIGTERM: \(stopping)")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
     }
 
     @Test func initServeEnrolShipAndCatchAFork() throws {

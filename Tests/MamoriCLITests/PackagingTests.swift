@@ -64,6 +64,9 @@ import Testing
         // `mamori-collector init` writes the server certificate: the unit waits for it.
         #expect(unit.contains { $0 == ("ConditionPathExists", "/var/lib/mamori-collector/tls/server.pem") })
         #expect(unit.contains { $0 == ("User", "mamori-collector") })
+        // Readiness is the listener bound (READY=1, CollectorCLITests), not the process started.
+        #expect(unit.contains { $0 == ("Type", "notify") })
+        #expect(unit.contains { $0 == ("NotifyAccess", "main") })
         #expect(unit.contains { $0 == ("CapabilityBoundingSet", "") })
         #expect(unit.contains { $0 == ("EnvironmentFile", "-/etc/default/mamori-collector") })
         let start = try #require(unit.first { $0.key == "ExecStart" }?.value)

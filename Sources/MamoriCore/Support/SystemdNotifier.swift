@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import MamoriCore
 
 /// `sd_notify(3)` without libsystemd: one datagram to `$NOTIFY_SOCKET` per state change
 /// (READY=1, RELOADING=1, STOPPING=1, WATCHDOG=1, STATUS=…). Does nothing outside systemd.
