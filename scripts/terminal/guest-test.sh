@@ -10,12 +10,10 @@ SHARE=/mnt/share
 RESULTS="$SHARE/results"
 # After the reboot scenario's restart the stage goes on where it was: results, requests and the
 # scenarios done are kept.
-if [ -f "$SHARE/reboot-pending" ]; then
-  request_number=$(cat "$SHARE/request-number" 2>/dev/null || echo 500)
-else
+if [ ! -f "$SHARE/reboot-pending" ]; then
   : >"$RESULTS"
   : >"$SHARE/done"
-  request_number=0
+  echo 0 >"$SHARE/request-number"
 fi
 export LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -29,11 +27,13 @@ check() {
   if output=$("$@" 2>&1); then ok "$name"; else bad "$name" "$(echo "$output" | tail -n 3 | tr '\n' ' ')"; fi
 }
 # ask ACTION ARGS...: the host does it (QMP); prints its reply, fails with its status.
+# The request counter lives in the share, not in a variable: ask often runs in a subshell
+# ($(ask ...)), and across the reboot.
 ask() {
-  request_number=$((request_number + 1))
-  local id
-  id=$(printf '%03d' "$request_number")
+  local request_number id
+  request_number=$(( $(cat "$SHARE/request-number") + 1 ))
   echo "$request_number" >"$SHARE/request-number"
+  id=$(printf '%03d' "$request_number")
   echo "$*" >"$SHARE/requests/.$id"
   mv "$SHARE/requests/.$id" "$SHARE/requests/$id"
   for _ in $(seq 1200); do
@@ -94,6 +94,12 @@ push_profile() {
   mamorictl profile sign /root/profile.yaml --key /root/mamori-keys/signing.key --out /root/profile.signed >/dev/null \
     && mamorictl profile push /root/profile.signed --token-file /root/admin.token >/dev/null
 }
+# pushed NAME: push_profile in this shell (check runs its command in a subshell, which would lose
+# the version counter), reported as one check.
+pushed() {
+  if push_profile >/tmp/push.out 2>&1; then ok "$1 (version $profile_version)"
+  else bad "$1" "version $profile_version: $(tail -n 3 /tmp/push.out | tr '\n' ' ')"; fi
+}
 # The agent has applied profile version N (its status).
 profile_applied() { mamori-agent status --format json 2>/dev/null | grep -q "\"version\":$1[,}]"; }
 
@@ -123,7 +129,7 @@ install_and_enrol() {
     '[ "$(systemctl show -p Type --value mamori-collector)" = notify ] && systemctl is-active --quiet mamori-collector && systemctl show -p StatusText --value mamori-collector | grep -q "listening on"'
   check "collector: /healthz ok" \
     eventually 60 python3 -c 'import ssl, urllib.request; context = ssl.create_default_context(cafile="/root/collector-ca.pem"); assert b"ok" in urllib.request.urlopen("https://127.0.0.1:8443/healthz", context=context, timeout=5).read()'
-  check "collector: the signed profile is pushed" push_profile
+  pushed "collector: the signed profile is pushed"
   mamorictl enroll-token create --org mayor --group mynumber-terminals --token-file /root/admin.token >/root/terminal.token
   check "agent: enrolled with the in-guest collector (mamori-agent enroll)" \
     mamori-agent enroll --server https://127.0.0.1:8443 --token-file /root/terminal.token --ca /root/collector-ca.pem \
@@ -291,7 +297,7 @@ scenario_fail_closed() {
 # without the entry arrives (the agent re-reconciles the devices present on every profile change).
 scenario_allowed_stick() {
   PROFILE_MEDIA_ALLOW='    - {vendor: "46f4", product: "0001", serial: "MAMORI-ALLOWED-06", mode: read-write, reason: "terminal stage: 持ち出し申請 TS-6"}'
-  check "allowed stick: a profile allowing serial MAMORI-ALLOWED-06 read-write is pushed" push_profile
+  pushed "allowed stick: a profile allowing serial MAMORI-ALLOWED-06 read-write is pushed"
   local allowing=$profile_version
   check "allowed stick: the agent applies it (version $allowing)" eventually 60 profile_applied "$allowing"
   ask plug stick6 MAMORI-ALLOWED-06 >/dev/null || { bad "allowed stick: plugged" "the host could not plug it"; return; }
@@ -309,7 +315,7 @@ scenario_allowed_stick() {
     eventually 10 sh -c "mamorictl journal show /var/lib/mamori/journal --format json | grep '\"device\":\"$disk\"' | grep -q 'media.allow\[0\]'"
   udisksctl unmount --no-user-interaction -b "${disk}1" >/dev/null 2>&1
   PROFILE_MEDIA_ALLOW=""
-  check "allowed stick: a newer profile without the entry is pushed" push_profile
+  pushed "allowed stick: a newer profile without the entry is pushed"
   check "allowed stick: the agent applies it (version $profile_version)" eventually 60 profile_applied "$profile_version"
   check "allowed stick: once the entry is gone the attached stick is read-only (disk and partition)" eventually 30 all_read_only "$disk"
   check "allowed stick: raw writes now fail" raw_write_fails "${disk}1"
@@ -372,9 +378,10 @@ scenario_logins() {
   # sudo asks for the password and then the code (read from stdin with -S).
   fresh_code
   local out
-  out=$(printf '%s\n%s\n' "$LOGIN_PASSWORD" "$CODE" | runuser -u alice -- sudo -S -k -p 'Password: ' true 2>&1)
+  # No -p: sudo shows its own prompt for the password and PAM's for the code.
+  out=$(printf '%s\n%s\n' "$LOGIN_PASSWORD" "$CODE" | runuser -u alice -- sudo -S -k true 2>&1)
   if [ $? = 0 ] && [[ "$out" == *"Verification code"* ]]; then ok "logins: sudo asks for the second factor and accepts the right code"; else bad "logins: sudo with the right code" "$(echo "$out" | tr '\n' ' ')"; fi
-  out=$(printf '%s\n%s\n' "$LOGIN_PASSWORD" "000000" | runuser -u alice -- sudo -S -k -p 'Password: ' true 2>&1)
+  out=$(printf '%s\n%s\n' "$LOGIN_PASSWORD" "000000" | runuser -u alice -- sudo -S -k true 2>&1)
   if [ $? != 0 ]; then ok "logins: sudo with a wrong code is refused"; else bad "logins: sudo with a wrong code" "accepted: $out"; fi
   # The serial console: getty and login(1) on ttyS1, driven by the host.
   systemctl start serial-getty@ttyS1.service
@@ -393,12 +400,20 @@ scenario_logins() {
 # The guest has no time source, so its kernel clock is never synchronised: the stage's profile
 # leaves system.clock-synced out (it is tested in the unit suites) and runs every other check.
 fleet_state() { mamorictl fleet host "$(hostname)" --format json --token-file /root/admin.token 2>/dev/null; }
-host_compliant() { fleet_state | grep -q '"state":"compliant"'; }
+host_compliant() { [ "$(host_field state)" = compliant ]; }
+# fleet_summary_line: the host's state and each check's status, on one line (for a failed check).
+fleet_summary_line() {
+  fleet_state | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d.get("host", {}).get("state"), "; ".join("%s %s: %s" % (c.get("id"), c.get("status"), c.get("evidence", "")[:120]) for c in d.get("checks", [])))'
+}
+# host_field NAME: the host's field at the collector (fleet host: state, last_seen_at, ...).
+host_field() {
+  fleet_state | python3 -c 'import json, sys; print(json.load(sys.stdin).get("host", {}).get(sys.argv[1], "?"))' "$1"
+}
 # check_status ID: that check's status at the collector (fleet host), or "?".
 check_status() {
   fleet_state | python3 -c 'import json, sys; d = json.load(sys.stdin); print(next((c["status"] for c in d.get("checks", []) if c.get("id") == sys.argv[1]), "?"))' "$1"
 }
-pam_stack_failing() { fleet_state | grep -q '"state":"non-compliant"' && [ "$(check_status auth.pam-stack)" = fail ]; }
+pam_stack_failing() { [ "$(host_field state)" = non-compliant ] && [ "$(check_status auth.pam-stack)" = fail ]; }
 scenario_compliance() {
   nft -f - <<'NFT'
 table inet mamori_zone {
@@ -415,15 +430,15 @@ NFT
   if push_profile && eventually 60 profile_applied "$profile_version"; then ok "compliance: the zone's profile (version $profile_version) is pushed and applied"
   else bad "compliance: the zone's profile" "version $profile_version not applied"; fi
   if eventually 120 host_compliant; then ok "compliance: mamorictl fleet host shows the terminal compliant"
-  else bad "compliance: compliant" "$(fleet_state | head -c 600)"; fi
+  else bad "compliance: compliant" "$(fleet_summary_line)"; fi
   cp /etc/pam.d/common-auth /root/common-auth.good
   sed -i -E 's/^auth[[:space:]]+required[[:space:]]+pam_mamori\.so/auth\toptional\tpam_mamori.so/' /etc/pam.d/common-auth
   local broken=$SECONDS
   if eventually 60 pam_stack_failing; then ok "compliance: pam_mamori made optional shows as non-compliant with auth.pam-stack failing ($((SECONDS - broken)) s; reporting interval 60 s)"
-  else bad "compliance: the broken stack" "$(fleet_state | head -c 600)"; fi
+  else bad "compliance: the broken stack" "$(fleet_summary_line)"; fi
   cp /root/common-auth.good /etc/pam.d/common-auth
   if eventually 90 host_compliant; then ok "compliance: compliant again after the repair"
-  else bad "compliance: repaired" "$(fleet_state | head -c 600)"; fi
+  else bad "compliance: repaired" "$(fleet_summary_line)"; fi
   nft delete table inet mamori_zone
 }
 
@@ -495,10 +510,8 @@ json.dump({"latencies_ms": latencies, "failures": failures, "kernel": os.uname()
 print(len(latencies), len(failures), request)
 PY
   local result measured failures
-  result=$(python3 /tmp/latency.py "$SHARE" "$trials" "$request_number")
+  result=$(python3 /tmp/latency.py "$SHARE" "$trials" "$(cat "$SHARE/request-number")")
   measured=$(echo "$result" | cut -d' ' -f1); failures=$(echo "$result" | cut -d' ' -f2)
-  request_number=$(echo "$result" | cut -d' ' -f3)
-  [ -n "$request_number" ] || request_number=$(cat "$SHARE/request-number")
   if [ "${measured:-0}" -ge "$trials" ] && [ "${failures:-1}" = 0 ]; then
     ok "latency: $measured hot-plugs, each read-only ($(python3 -c 'import json, statistics, sys; v = json.load(open(sys.argv[1]))["latencies_ms"]; print("p50 %.1f ms, max %.1f ms" % (statistics.median(v), max(v)))' "$SHARE/latency.json"))"
   else
@@ -535,6 +548,13 @@ scenario_reboot_after() {
 }
 
 # --- 8. upgrade and purge under systemd ---------------------------------------------------------
+# The host is compliant or non-compliant (not tampered, not stale) and was seen after SEEN_BEFORE.
+shipping_since_upgrade() {
+  local state
+  state=$(host_field state)
+  [ "$state" = compliant ] || [ "$state" = non-compliant ] || return 1
+  [ "$(host_field last_seen_at)" != "$SEEN_BEFORE" ]
+}
 scenario_upgrade_purge() {
   local before_agent before_collector
   before_agent=$(systemctl show -p MainPID --value mamori-agent)
@@ -546,10 +566,9 @@ scenario_upgrade_purge() {
   check "upgrade: the new version is installed" sh -c "! dpkg-query -W -f='\${Version}' mamori-agent mamori-collector mamorictl | grep -q '~previous'"
   check "upgrade: both units active again, restarted by the upgrade" eventually 60 sh -c \
     "systemctl is-active --quiet mamori-agent && systemctl is-active --quiet mamori-collector && [ \"\$(systemctl show -p MainPID --value mamori-agent)\" != $before_agent ] && [ \"\$(systemctl show -p MainPID --value mamori-collector)\" != $before_collector ]"
-  local shipped_before
-  shipped_before=$(fleet_state | grep -o '"last_seen_at":"[^"]*"')
-  check "upgrade: the upgraded agent still ships to the collector, whose chain check accepts it (not tampered)" eventually 90 sh -c \
-    "mamorictl fleet host \"\$(hostname)\" --format json --token-file /root/admin.token >/tmp/after.json && grep -q '\"state\":\"\(compliant\|non-compliant\)\"' /tmp/after.json && ! grep -qF '$shipped_before' /tmp/after.json"
+  SEEN_BEFORE=$(host_field last_seen_at)
+  check "upgrade: the upgraded agent still ships to the collector, whose chain check accepts it (not tampered)" \
+    eventually 90 shipping_since_upgrade
   check "upgrade: the PAM stack holds pam_mamori once" sh -c "[ \"\$(grep -c pam_mamori.so /etc/pam.d/common-auth)\" = 1 ]"
   check "upgrade: the administrator's agent.yaml is kept" grep -q '^profile_poll: 5s' /etc/mamori/agent.yaml
   check "purge: apt-get purge of the three packages" apt-get purge -y mamori-agent mamori-collector mamorictl
