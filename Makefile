@@ -33,7 +33,12 @@ pam: deps
 # then the media guard's kernel stage (root: loop devices, its own systemd-udevd), then the Debian
 # packages (release builds, lintian) installed, upgraded and purged in a fresh debootstrap root,
 # then the real-terminal stage: the same packages on a booted Debian 12 guest with systemd (QEMU).
-test: deps pam
+test: deps
+	mkdir -p $(BUILD_DIR)/terminal
+	# The real-terminal stage's guest image (debootstrap: network, little CPU) is made in the
+	# background while the builds run; the stage waits for it (a lock) and fails if it failed.
+	bash scripts/terminal/build-image.sh >$(BUILD_DIR)/terminal/image-build.log 2>&1 &
+	$(MAKE) pam
 	$(SWIFT) build --build-tests
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug MAMORI_PAM_MODULE=$(CURDIR)/$(BUILD_DIR)/pam_mamori.so \
 		bash scripts/pg-test-server.sh run -- $(SWIFT) test --skip-build

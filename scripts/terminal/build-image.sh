@@ -26,6 +26,11 @@ util-linux,e2fsprogs,fdisk,mount,libpam-runtime,libpam-modules,adduser,libqrenco
 dbus,less,psmisc
 
 KEY="$(cat "$0" "$HERE/mamori-guest-run" | sha256sum | cut -c1-16)"
+# One build at a time: make test starts one in the background early (it needs the network and
+# little CPU), and the stage's own call waits for it and then finds the image made.
+mkdir -p "$ROOT/build/terminal"
+exec 8>"$ROOT/build/terminal/image.lock"
+flock -w 1800 8 || fail "another image build has held build/terminal/image.lock for 30 minutes"
 OUT="$ROOT/build/terminal/image-$KEY"
 if [ -f "$OUT/.complete" ]; then echo "$OUT"; exit 0; fi
 

@@ -72,7 +72,8 @@ all_read_only() { # DISK: the disk and each partition have ro=1
 }
 raw_write_fails() { ! dd if=/dev/zero of="$1" bs=4096 count=1 seek=64 oflag=direct conv=notrunc status=none 2>/dev/null; }
 journal_json() { mamorictl journal show /var/lib/mamori/journal --format json 2>/dev/null; }
-journal_has() { journal_json | grep -q -- "$1"; }
+# Through a file, not a pipe: under pipefail grep -q leaving early would SIGPIPE a long listing.
+journal_has() { journal_json >/tmp/journal-has.json; grep -q -- "$1" /tmp/journal-has.json; }
 
 # The profile the collector serves: version N+1 of the stage's profile, with PROFILE_MEDIA_ALLOW
 # (YAML list items under media.allow) and PROFILE_POSTURE (a posture block) when set. Prints nothing;
@@ -101,7 +102,8 @@ pushed() {
   else bad "$1" "version $profile_version: $(tail -n 3 /tmp/push.out | tr '\n' ' ')"; fi
 }
 # The agent has applied profile version N (its status).
-profile_applied() { mamori-agent status --format json 2>/dev/null | grep -q "\"version\":$1[,}]"; }
+# (status exits 3 while the terminal is not compliant: its output is read, its exit status is not.)
+profile_applied() { mamori-agent status --format json >/tmp/status.json 2>/dev/null; grep -q "\"version\":$1[,}]" /tmp/status.json; }
 
 # --- install, collector, enrolment -------------------------------------------------------------
 install_and_enrol() {
@@ -390,9 +392,24 @@ scenario_logins() {
   if [ "$reply" = accepted ]; then ok "logins: a console login (getty on ttyS1) asks for the code and accepts it"; else bad "logins: console login" "$reply"; fi
   check "logins: the refusals are journalled (auth.replay, auth.failure, auth.success)" sh -c \
     "mamorictl journal show /var/lib/mamori/journal --format json > /tmp/auth.json; grep -q '\"kind\":\"auth.replay\"' /tmp/auth.json && grep -q '\"kind\":\"auth.failure\"' /tmp/auth.json && grep -q '\"kind\":\"auth.success\"' /tmp/auth.json"
-  check "logins: the refusals reach the collector (fleet host events)" eventually 60 sh -c \
-    "mamorictl fleet host \"\$(hostname)\" --format json --token-file /root/admin.token | grep -q 'auth.failure'"
+  check "logins: the refusals reach the collector (it holds the records past the last auth.failure)" eventually 60 failures_shipped
   rm -f /etc/ssh/sshd_config.d/mamori-terminal-stage.conf
+}
+
+# The collector has stored this terminal's journal past its last auth.failure record: its
+# next_seq (GET /v1/admin/hosts) is beyond that record's seq.
+failures_shipped() {
+  mamorictl journal show /var/lib/mamori/journal --format json >/tmp/shipped.json 2>/dev/null
+  python3 - "$(cat /root/admin.token)" <<'PY'
+import json, ssl, sys, urllib.request
+last = max(json.loads(line)["seq"] for line in open("/tmp/shipped.json") if '"kind":"auth.failure"' in line)
+context = ssl.create_default_context(cafile="/root/collector-ca.pem")
+request = urllib.request.Request("https://127.0.0.1:8443/v1/admin/hosts", headers={"Authorization": "Bearer " + sys.argv[1]})
+hosts = json.load(urllib.request.urlopen(request, context=context, timeout=10))["hosts"]
+held = max(host["next_seq"] for host in hosts)
+print("last auth.failure seq", last, "collector next_seq", held)
+sys.exit(0 if held > last else 1)
+PY
 }
 
 # --- 7. compliance end to end ------------------------------------------------------------------
