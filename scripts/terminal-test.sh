@@ -123,6 +123,9 @@ handle() {
       local where="\"bus\":\"xhci.0\""
       if [ -n "${4:-}" ]; then plugged_port=$((plugged_port + 1)); where="\"bus\":\"xhci.0\",\"port\":\"1.$plugged_port\""; fi
       qmp device_add "{\"driver\":\"usb-storage\",\"id\":\"$2\",\"drive\":\"$2-node\",\"serial\":\"$3\",\"removable\":true,$where}" ;;
+    plug-mtp) # ID: a phone-like MTP device (QEMU's usb-mtp, read-only share of a small folder)
+      mkdir -p "$WORK/mtp" && echo photo >"$WORK/mtp/IMG_0001.txt"
+      qmp device_add "{\"driver\":\"usb-mtp\",\"id\":\"$2\",\"rootdir\":\"$WORK/mtp\",\"desc\":\"Mamori test phone\",\"bus\":\"xhci.0\"}" ;;
     plug-hub) qmp device_add "{\"driver\":\"usb-hub\",\"id\":\"$2\",\"bus\":\"xhci.0\",\"port\":\"1\"}" ;;
     plug-keyboard)
       plugged_port=$((plugged_port + 1))

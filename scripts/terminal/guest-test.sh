@@ -179,6 +179,32 @@ scenario_units() {
   systemctl daemon-reload
   systemctl restart mamori-agent
   eventually 60 systemctl is-active --quiet mamori-agent
+  # Layer 2 alone, under the hardened unit: with the static udev rule masked only the agent's own
+  # monitor enforces, so BLKROSET and authorized=0 below are the hardened agent's writes.
+  ln -sf /dev/null /etc/udev/rules.d/72-mamori-media.rules
+  udevadm control --reload
+  ask plug stick0 MAMORI-LAYER2-00 >/dev/null
+  local disk
+  if disk=$(disk_for_serial MAMORI-LAYER2-00); then
+    check "units: with the udev rule masked, the hardened agent makes a new stick read-only (BLKROSET)" eventually 20 all_read_only "$disk"
+  else bad "units: layer 2 stick" "no by-id link"; fi
+  ask unplug stick0 >/dev/null
+  local before phone=""
+  before=$(ls /sys/bus/usb/devices | grep -v :)
+  ask plug-mtp phone1 >/dev/null
+  for _ in $(seq 100); do
+    phone=$(comm -13 <(echo "$before" | sort) <(ls /sys/bus/usb/devices | grep -v : | sort) | head -n 1)
+    [ -n "$phone" ] && break
+    sleep 0.2
+  done
+  if [ -n "$phone" ]; then
+    check "units: with the udev rule masked, the hardened agent deauthorises a phone (usb-mtp $phone: authorized=0)" \
+      eventually 20 grep -qx 0 "/sys/bus/usb/devices/$phone/authorized"
+    check "units: the phone's block is journalled (mtp-ptp)" eventually 10 journal_has '"class":"mtp-ptp"'
+  else bad "units: layer 2 phone" "no new USB device after plugging usb-mtp"; fi
+  ask unplug phone1 >/dev/null
+  rm -f /etc/udev/rules.d/72-mamori-media.rules
+  udevadm control --reload
 }
 
 # --- 2. an unknown stick ------------------------------------------------------------------------
