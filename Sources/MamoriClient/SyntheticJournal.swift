@@ -18,12 +18,26 @@ public struct SyntheticJournal {
                                epochStartedAt: start, policy: policy)
         random = SplitMix64(seed: seed)
         clock = start
+        self.start = start
+        self.policy = policy
         let created = sealer.seal(kind: JournalKind.created, payload: ["version": .string(MamoriVersion.current)], time: start)
         pending = [created.line]
     }
 
     /// Lines made but not yet handed out (the genesis record).
     var pending: [[UInt8]]
+    let start: Timestamp
+    let policy: EpochPolicy
+
+    /// Names the host the collector assigned at enrolment (`hst-…`), as the agent's journal does
+    /// (it is created with the host id once enrolment succeeds): the genesis record is sealed again
+    /// for that host. Only before any line was handed out (the keys, needed to enrol, stay).
+    public mutating func assignHost(_ hostId: String) {
+        precondition(pending.count == 1 && sealer.nextSeq == 1, "assignHost after lines were handed out")
+        sealer = JournalSealer(host: hostId, key: k0, signingKey: hostKey, nextSeq: 0, head: .zero, epochFirstSeq: 0,
+                               epochStartedAt: start, policy: policy)
+        pending = [sealer.seal(kind: JournalKind.created, payload: ["version": .string(MamoriVersion.current)], time: start).line]
+    }
 
     /// The next `count` records (checkpoints included) as lines, each with its newline.
     public mutating func nextBatch(_ count: Int) -> [UInt8] {

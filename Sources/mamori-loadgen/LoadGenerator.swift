@@ -129,8 +129,9 @@ struct LoadGenerator: AsyncParsableCommand {
                                                                    group: nil, expiresSeconds: 3600)
                     guard let token = reply["token"]?.stringValue else { throw ValidationError("the collector gave no token") }
                     let name = self.namePrefix + String(format: "-%06d", index)
-                    let journal = SyntheticJournal(host: name, seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15, start: SystemTime.now())
+                    var journal = SyntheticJournal(host: name, seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15, start: SystemTime.now())
                     let identity = try await client.enrol(token: token, hostname: name, hostKey: journal.hostKey, k0: journal.k0)
+                    journal.assignHost(identity.hostId)
                     return (index, Terminal(identity: identity, journal: journal, index: index))
                 }
             }

@@ -160,7 +160,8 @@ final class FleetAgent {
         try process.run()
         self.process = process
         if services.contains("auth") {
-            for _ in 0..<200 where !FileManager.default.fileExists(atPath: root.path + "/run/mamori/pam.sock") { usleep(25_000) }
+            // Up to 30 s: on 2 cores beside a release build, the agent's start took over 5 s (the old bound).
+            for _ in 0..<1200 where !FileManager.default.fileExists(atPath: root.path + "/run/mamori/pam.sock") { usleep(25_000) }
         }
     }
 

@@ -126,6 +126,51 @@ import Testing
         }
     }
 
+    /// A terminal (or whoever holds its keys) writes a record in another enrolled host's name: hash,
+    /// chain and MAC are right, so only the `host` member gives it away. Refused as `foreign-host`
+    /// (422, evidence kept, one alert, the head unchanged); so is an escaped spelling of the
+    /// sender's own id; the genuine continuation is accepted afterwards.
+    @Test(arguments: engines) func aRecordNamingAnotherHostIsRefused(engine: SQLEngine) async throws {
+        try await CollectorHarness.run(engine) { harness in
+            var (identity, journal) = try await harness.enrolHost()
+            let (other, _) = try await harness.enrolHost()
+            let stored = journal.lines(50)
+            guard case .stored = try await harness.client.shipJournal(identity: identity, lines: Self.joined(stored)) else {
+                Issue.record("first batch refused")
+                return
+            }
+            let genuine = journal.lines(40)
+            for claimed in [other.hostId, "\\u0068" + identity.hostId.dropFirst()] {
+                let text = try Self.replacing(genuine[20], "\"host\":\"\(identity.hostId)\"", "\"host\":\"\(claimed)\"")
+                // Sealed over the bytes as written (resealing a decoded record would undo the escape).
+                let forged = Array(genuine[..<20]) + [try Self.sealedAsWritten(text, journal: journal)]
+                guard case .refused(let reason) = try await harness.client.shipJournal(identity: identity, lines: Self.joined(forged)) else {
+                    Issue.record("a record naming \(claimed) was accepted")
+                    return
+                }
+                #expect(reason["error"]?.stringValue == "unprocessable")
+                #expect(reason["kind"]?.stringValue == "foreign-host")
+                #expect(reason["seq"]?.intValue == 70)
+                #expect(reason["head_seq"]?.intValue == 49)
+                let host = try await harness.host(identity.hostId)
+                #expect(host.point.nextSeq == 50)
+                #expect(host.tamperedAt != nil)
+            }
+            let alerts = try await harness.alerts(host: identity.hostId)
+            #expect(alerts.count == 1, "one open alert per host and kind: \(alerts.count)")
+            #expect(alerts.first?.failure == "foreign-host")
+            let evidence = try await harness.database.query("SELECT COUNT(*) AS n FROM evidence WHERE host_id = ?", [.text(identity.hostId)])
+            #expect((evidence.first?["n"].int ?? 0) >= 1)
+            // The host named is untouched: nothing stored in its name.
+            #expect(try await harness.host(other.hostId).point.nextSeq == 0)
+            guard case .stored(let after) = try await harness.client.shipJournal(identity: identity, lines: Self.joined(genuine)) else {
+                Issue.record("the genuine continuation was refused")
+                return
+            }
+            #expect(after.head.seq == 89)
+        }
+    }
+
     static func joined(_ lines: [[UInt8]]) -> [UInt8] { lines.flatMap { $0 + [0x0A] } }
 
     static func tampered(_ lines: [[UInt8]], _ tamper: Tamper, stored: [[UInt8]], journal: SyntheticJournal) throws -> [[UInt8]] {
@@ -181,6 +226,18 @@ import Testing
         record.seal(with: key)
         out.append(record.line)
         return out
+    }
+
+    /// The line with its MAC recomputed over exactly its own bytes (record hash of the body without
+    /// `mac`, under its epoch's key), as a writer of non-canonical JSON with the key could.
+    static func sealedAsWritten(_ line: [UInt8], journal: SyntheticJournal) throws -> [UInt8] {
+        let text = String(decoding: line, as: UTF8.self)
+        let macMember = try #require(text.range(of: ",\"mac\":\"", options: .backwards))
+        let body = String(text[..<macMember.lowerBound]) + "}"
+        let epoch = try #require(try JSONValue.parse(line)["epoch"]?.intValue)
+        let key = try #require(Self.key(for: UInt64(epoch), journal: journal))
+        let mac = key.mac(recordHash: JournalCrypto.recordHash(body: Array(body.utf8)))
+        return Array((String(body.dropLast()) + ",\"mac\":\"" + mac.hex + "\"}").utf8)
     }
 
     static func sealedWithLaterKey(_ lines: [[UInt8]], index: Int, journal: SyntheticJournal) throws -> [[UInt8]] {

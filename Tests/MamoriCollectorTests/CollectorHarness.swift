@@ -104,8 +104,9 @@ final class CollectorHarness: @unchecked Sendable {
                    start: Timestamp = CollectorClock.now()) async throws -> (AgentIdentity, SyntheticJournal) {
         let reply = try await client.createEnrollToken(adminToken: adminToken, organisation: org, group: group, expiresSeconds: 3600)
         let token = try #require(reply["token"]?.stringValue)
-        let journal = SyntheticJournal(host: name, seed: UInt64.random(in: 0...UInt64.max), start: start)
+        var journal = SyntheticJournal(host: name, seed: UInt64.random(in: 0...UInt64.max), start: start)
         let identity = try await client.enrol(token: token, hostname: name, hostKey: journal.hostKey, k0: journal.k0)
+        journal.assignHost(identity.hostId)
         return (identity, journal)
     }
 

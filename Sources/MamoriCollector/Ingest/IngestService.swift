@@ -11,6 +11,9 @@ public enum IngestOutcome: Sendable, Equatable {
     case stored(head: JournalHead, newRecords: Int64, duplicate: Bool)
     /// Refused as tampering: kept as evidence, an alert raised, the head unchanged.
     case tampered(JournalFailure, alertId: String, head: JournalHead?)
+    /// A record verifies (hash, chain, MAC) but names another host in its `host` member: a host
+    /// writing records in another's name. Refused like tampering (evidence, alert, head unchanged).
+    case foreignHost(seq: UInt64, claimed: String, alertId: String, head: JournalHead?)
 }
 
 /// Verifies every batch in full as the continuation of what the collector already holds, and
@@ -97,6 +100,14 @@ public struct IngestService: Sendable {
         guard let resume = report.resume, let head = report.head, let key = verifier.epochKey(for: resume.epoch) else {
             throw CollectorError.internalError("verification succeeded without a resume point")
         }
+        if let (seq, claimed) = Self.foreignRecord(in: lines[overlap...], hostId: host.id) {
+            try await acceptPending(&requestNumber, host: host, now: now)
+            metrics.recordVerificationFailure(kind: "foreign-host")
+            let detail = "record \(seq) names host \(PrintableText.ascii(claimed, limit: 80).text), not the sending host \(host.id)"
+            let alert = try await store.raiseAlert(host: host, kind: "tamper", failure: "foreign-host", seq: Int64(seq),
+                                                   detail: detail, route: "journal", body: body, keep: .whole, now: now)
+            return .foreignHost(seq: seq, claimed: claimed, alertId: alert.id, head: host.head)
+        }
         let sealedKey = try box.seal(key.keyBytes, context: "epoch-key:" + host.id)
         let stored = try await store.appendBatch(hostId: host.id, from: host.point, to: resume, epochKeySealed: sealedKey,
                                                  lines: String(decoding: newBytes, as: UTF8.self), records: Int64(newCount),
@@ -110,6 +121,34 @@ public struct IngestService: Sendable {
         }
         metrics.recordIngest(records: newCount)
         return .stored(head: head, newRecords: Int64(newCount), duplicate: false)
+    }
+
+    /// The first of `lines` (verified records, so in the writer's canonical layout) whose `host`
+    /// member is not exactly `hostId`: its seq and the host it names. The comparison is on the
+    /// bytes as written: an escaped spelling of the right id is not the right id.
+    static func foreignRecord(in lines: ArraySlice<ArraySlice<UInt8>>, hostId: String) -> (UInt64, String)? {
+        let key = Array(",\"host\":\"".utf8)
+        let expected = Array(hostId.utf8) + [UInt8(ascii: "\"")]
+        for line in lines {
+            guard let start = Self.firstRange(of: key, in: line) else { continue }  // not a record: the verifier refused it already
+            let value = line[start...]
+            if value.starts(with: expected) { continue }
+            let claimed = value.prefix { $0 != UInt8(ascii: "\"") }
+            let seq = line.withUnsafeBufferPointer { try? JournalLineParser.parse($0).seq } ?? 0
+            return (seq, String(decoding: claimed, as: UTF8.self))
+        }
+        return nil
+    }
+
+    /// Where the first occurrence of `needle` in `line` ends.
+    static func firstRange(of needle: [UInt8], in line: ArraySlice<UInt8>) -> Int? {
+        guard line.count >= needle.count else { return nil }
+        var index = line.startIndex
+        while index + needle.count <= line.endIndex {
+            if line[index] == needle[0], line[index..<(index + needle.count)].elementsEqual(needle) { return index + needle.count }
+            index += 1
+        }
+        return nil
     }
 
     /// Lines the collector already holds must come again unchanged.

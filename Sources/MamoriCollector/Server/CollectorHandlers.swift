@@ -205,6 +205,18 @@ extension CollectorService {
             }
             return .error(.unprocessable("the batch does not verify as a continuation of this host's journal: \(failure.kind.rawValue) at seq \(failure.seq)"),
                           extra: extra)
+        case .foreignHost(let seq, let claimed, let alertId, let head):
+            logger.warning("record naming another host refused", metadata: ["host": "\(host.id)", "seq": "\(seq)", "alert": "\(alertId)"])
+            var extra: [String: JSONValue] = [
+                "kind": .string("foreign-host"), "seq": .int(Int64(seq)),
+                "detail": .string("record \(seq) names host \(PrintableText.ascii(claimed, limit: 80).text), not the sending host \(host.id)"),
+                "alert": .string(alertId),
+            ]
+            if let head {
+                extra["head_seq"] = .int(Int64(head.seq))
+                extra["head_hash"] = .string(head.hash.hex)
+            }
+            return .error(.unprocessable("the batch holds a record of another host: foreign-host at seq \(seq)"), extra: extra)
         }
     }
 
