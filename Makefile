@@ -37,7 +37,7 @@ test: deps
 	mkdir -p $(BUILD_DIR)/terminal
 	# The real-terminal stage's guest image (debootstrap: network, little CPU) is made in the
 	# background while the builds run; the stage waits for it (a lock) and fails if it failed.
-	bash scripts/terminal/build-image.sh >$(BUILD_DIR)/terminal/image-build.log 2>&1 &
+	bash scripts/terminal/build-image.sh >$(BUILD_DIR)/terminal/build-image.log 2>&1 &
 	$(MAKE) pam
 	$(SWIFT) build --build-tests
 	MAMORI_BIN_DIR=$(CURDIR)/.build/debug MAMORI_PAM_MODULE=$(CURDIR)/$(BUILD_DIR)/pam_mamori.so \

@@ -86,12 +86,13 @@ make_stick() {
 }
 
 # The accelerator: KVM only if a stock kernel boots under it here (a nested, paravirtual KVM
-# stops with an emulation failure); a kernel panic on init=/bin/false is the sign it ran.
+# stops with an emulation failure, or hangs: 20 s, where a working KVM panics in a few); a kernel
+# panic on init=/bin/false is the sign it ran.
 ACCEL=${MAMORI_TERMINAL_ACCEL:-}
 if [ -z "$ACCEL" ]; then
   ACCEL=tcg
   if [ -e /dev/kvm ]; then
-    timeout 40 qemu-system-x86_64 -accel kvm -m 512 -display none -no-reboot -serial file:"$WORK/probe.log" \
+    timeout 20 qemu-system-x86_64 -accel kvm -m 512 -display none -no-reboot -serial file:"$WORK/probe.log" \
       -kernel "$IMAGE/vmlinuz" -append "console=ttyS0 panic=-1 init=/bin/false" >/dev/null 2>&1 || true
     grep -q "Attempted to kill init\|Kernel panic" "$WORK/probe.log" 2>/dev/null && ACCEL=kvm
   fi
