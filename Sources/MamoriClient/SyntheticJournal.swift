@@ -29,7 +29,7 @@ public struct SyntheticJournal {
     let start: Timestamp
     let policy: EpochPolicy
 
-    /// Names the host the collector assigned at enrolment (`hst-…`), as the agent's journal does
+    /// Names the host the collector assigned at enrolment (`host-…`), as the agent's journal does
     /// (it is created with the host id once enrolment succeeds): the genesis record is sealed again
     /// for that host. Only before any line was handed out (the keys, needed to enrol, stay).
     public mutating func assignHost(_ hostId: String) {

@@ -13,7 +13,7 @@ public enum IngestOutcome: Sendable, Equatable {
     case tampered(JournalFailure, alertId: String, head: JournalHead?)
     /// A record verifies (hash, chain, MAC) but names another host in its `host` member: a host
     /// writing records in another's name. Refused like tampering (evidence, alert, head unchanged).
-    case foreignHost(seq: UInt64, claimed: String, alertId: String, head: JournalHead?)
+    case foreignHost(seq: UInt64, detail: String, alertId: String, head: JournalHead?)
 }
 
 /// Verifies every batch in full as the continuation of what the collector already holds, and
@@ -106,7 +106,7 @@ public struct IngestService: Sendable {
             let detail = "record \(seq) names host \(PrintableText.ascii(claimed, limit: 80).text), not the sending host \(host.id)"
             let alert = try await store.raiseAlert(host: host, kind: "tamper", failure: "foreign-host", seq: Int64(seq),
                                                    detail: detail, route: "journal", body: body, keep: .whole, now: now)
-            return .foreignHost(seq: seq, claimed: claimed, alertId: alert.id, head: host.head)
+            return .foreignHost(seq: seq, detail: detail, alertId: alert.id, head: host.head)
         }
         let sealedKey = try box.seal(key.keyBytes, context: "epoch-key:" + host.id)
         let stored = try await store.appendBatch(hostId: host.id, from: host.point, to: resume, epochKeySealed: sealedKey,
@@ -130,23 +130,12 @@ public struct IngestService: Sendable {
         let key = Array(",\"host\":\"".utf8)
         let expected = Array(hostId.utf8) + [UInt8(ascii: "\"")]
         for line in lines {
-            guard let start = Self.firstRange(of: key, in: line) else { continue }  // not a record: the verifier refused it already
+            guard let start = line.firstRange(of: key)?.upperBound else { continue }  // not a record: the verifier refused it already
             let value = line[start...]
             if value.starts(with: expected) { continue }
             let claimed = value.prefix { $0 != UInt8(ascii: "\"") }
             let seq = line.withUnsafeBufferPointer { try? JournalLineParser.parse($0).seq } ?? 0
             return (seq, String(decoding: claimed, as: UTF8.self))
-        }
-        return nil
-    }
-
-    /// Where the first occurrence of `needle` in `line` ends.
-    static func firstRange(of needle: [UInt8], in line: ArraySlice<UInt8>) -> Int? {
-        guard line.count >= needle.count else { return nil }
-        var index = line.startIndex
-        while index + needle.count <= line.endIndex {
-            if line[index] == needle[0], line[index..<(index + needle.count)].elementsEqual(needle) { return index + needle.count }
-            index += 1
         }
         return nil
     }

@@ -205,11 +205,11 @@ extension CollectorService {
             }
             return .error(.unprocessable("the batch does not verify as a continuation of this host's journal: \(failure.kind.rawValue) at seq \(failure.seq)"),
                           extra: extra)
-        case .foreignHost(let seq, let claimed, let alertId, let head):
+        case .foreignHost(let seq, let detail, let alertId, let head):
             logger.warning("record naming another host refused", metadata: ["host": "\(host.id)", "seq": "\(seq)", "alert": "\(alertId)"])
             var extra: [String: JSONValue] = [
                 "kind": .string("foreign-host"), "seq": .int(Int64(seq)),
-                "detail": .string("record \(seq) names host \(PrintableText.ascii(claimed, limit: 80).text), not the sending host \(host.id)"),
+                "detail": .string(detail),
                 "alert": .string(alertId),
             ]
             if let head {
